@@ -1,0 +1,1 @@
+"""Platform adapters (console, Slack, Teams) and the command-line entry point."""

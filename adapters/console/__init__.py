@@ -1,0 +1,1 @@
+"""The console chat: the coach in a terminal, with no account and no server."""

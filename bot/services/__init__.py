@@ -1,0 +1,1 @@
+"""Feature services: each takes its dependencies and returns Reply values."""

@@ -1,0 +1,1 @@
+"""Storage: SQLAlchemy 2 Core tables, an engine from a URL, and small repositories."""

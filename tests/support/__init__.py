@@ -1,0 +1,1 @@
+"""Shared test helpers: databases, clocks and a ready coach."""
