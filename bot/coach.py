@@ -15,6 +15,7 @@ from .errors import BadInput, CoachError, NotAllowed, NotFound
 from .messages import Incoming
 from .replies import Reply, text_reply
 from .router import Router, Turn
+from .guidance import KnowledgeStore
 from .services.directory import Directory
 from .storage.database import open_database
 from .storage.repositories import (
@@ -40,6 +41,7 @@ class Coach:
     stats: StatsRepository
     directory: Directory
     router: Router
+    knowledge: KnowledgeStore
     services: dict[str, Any] = field(default_factory=dict)
 
     def handle(self, incoming: Incoming) -> list[Reply]:
@@ -89,10 +91,13 @@ def build_coach(
     *,
     clock: Clock | None = None,
     engine: Engine | None = None,
+    knowledge: KnowledgeStore | None = None,
 ) -> Coach:
     """The composition root of the core: settings, storage, services and router."""
     settings = settings or Settings.from_env()
     clock = clock or SystemClock()
+    # A broken knowledge base is refused here, before anything else starts.
+    knowledge = knowledge or KnowledgeStore(settings.knowledge_dir)
     engine = engine or open_database(settings.database_url)
     members = MemberRepository(engine)
     audit = AuditRepository(engine)
@@ -106,6 +111,7 @@ def build_coach(
         stats=StatsRepository(engine),
         directory=Directory(members, audit, clock),
         router=Router(),
+        knowledge=knowledge,
     )
     for feature in installed_features():
         feature(coach)
