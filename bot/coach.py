@@ -76,6 +76,21 @@ class Coach:
                 )
             ]
 
+    def home(self, incoming: Incoming) -> list[Reply]:
+        """A member's overview (progress, reminders, settings), e.g. for Slack's App Home."""
+        replies: list[Reply] = []
+        for command in ("progress", "reminders", "settings"):
+            replies += self.handle(
+                Incoming(
+                    platform=incoming.platform,
+                    user_id=incoming.user_id,
+                    display_name=incoming.display_name,
+                    workspace=incoming.workspace,
+                    text=command,
+                )
+            )
+        return replies
+
 
 Feature = Callable[[Coach], None]
 
