@@ -29,6 +29,7 @@ class Member:
     status: str
     tags: tuple[str, ...] = field(default=())
     last_seen_at: datetime | None = None
+    status_reason: str | None = None
 
     @property
     def is_officer(self) -> bool:
@@ -56,6 +57,7 @@ class MemberRepository:
             status=row.status,
             tags=tuple(sorted(tags)),
             last_seen_at=row.last_seen_at,
+            status_reason=row.status_reason,
         )
 
     def _tags(self, conn: Any, member_id: int) -> list[str]:
