@@ -33,6 +33,9 @@ class Turn:
 Replies = list[Reply]
 CommandHandler = Callable[[Turn, str], Replies]
 ActionHandler = Callable[[Turn, str, str], Replies]
+# A multi-step conversation (e.g. an officer composing a broadcast) sees typed
+# text before commands do; it returns None to let the text through.
+ConversationHandler = Callable[[Turn], "Replies | None"]
 
 
 @dataclass(frozen=True)
@@ -81,6 +84,7 @@ class Router:
         self._commands: dict[str, Command] = {c.name: c for c in COMMANDS}
         self._handlers: dict[str, CommandHandler] = {"help": self._help}
         self._actions: dict[str, ActionHandler] = {}
+        self._conversations: list[ConversationHandler] = []
 
     # -- registration -------------------------------------------------------
     def command(self, name: str, handler: CommandHandler) -> None:
@@ -91,6 +95,10 @@ class Router:
     def action(self, prefix: str, handler: ActionHandler) -> None:
         """Handle choices whose action id is `prefix` or starts with `prefix.`."""
         self._actions[prefix] = handler
+
+    def conversation(self, handler: ConversationHandler) -> None:
+        """Give a multi-step conversation first look at typed text (not at pressed choices)."""
+        self._conversations.append(handler)
 
     def command_info(self, name: str) -> Command:
         return self._commands[name]
@@ -103,6 +111,10 @@ class Router:
         text = incoming.text.strip()
         if not text:
             return [text_reply("Send me a draft to check, a question, or 'help' to see what I can do.")]
+        for conversation in self._conversations:
+            taken = conversation(turn)
+            if taken is not None:
+                return taken
         word, _, rest = text.partition(" ")
         name = ALIASES.get(word.lower(), word.lower())
         if name in self._commands:

@@ -208,6 +208,26 @@ broadcasts = Table(
     _ts("created_at", nullable=False),
     _ts("cancelled_at"),
     Column("follow_up_days", Integer),  # chase unacknowledged members after N days
+    # Urgent broadcasts go out during members' quiet hours; others wait for the morning.
+    Column("is_urgent", Boolean, nullable=False, default=False),
+)
+
+broadcast_drafts = Table(
+    # An officer's broadcast being written in chat, one step per turn, so the
+    # conversation survives a restart. An officer's update, not a councillor's draft.
+    "broadcast_drafts",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("member_id", ForeignKey("members.id", ondelete="CASCADE"), nullable=False, unique=True),
+    Column("step", String(20), nullable=False),  # title | body | audience | when | ack | confirm | sending
+    Column("title", String(300), nullable=False, default=""),
+    Column("body", Text, nullable=False, default=""),
+    Column("audience", Text, nullable=False, default="[]"),  # JSON list of tags; [] = everyone
+    _ts("send_at"),  # None: as soon as it is confirmed
+    Column("requires_ack", Boolean, nullable=False, default=False),
+    Column("follow_up_days", Integer),
+    Column("is_urgent", Boolean, nullable=False, default=False),
+    _ts("updated_at", nullable=False),
 )
 
 receipts = Table(
