@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -95,10 +96,16 @@ class Coach:
 Feature = Callable[[Coach], None]
 
 
+# Modules with an `install(coach)` function; each registers its commands and actions.
+FEATURE_MODULES: list[str] = [
+    "bot.services.reminders",
+    "bot.services.broadcasts",
+]
+
+
 def installed_features() -> list[Feature]:
     """Each feature registers its commands and actions with the router."""
-    features: list[Feature] = []
-    return features
+    return [importlib.import_module(name).install for name in FEATURE_MODULES]
 
 
 def build_coach(

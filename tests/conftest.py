@@ -59,6 +59,8 @@ def make_coach(tmp_path: Path, clock: FixedClock) -> Callable[..., Coach]:
 
     def factory(url: str | None = None, **env: str) -> Coach:
         values = {"COACH_DATA_DIR": str(tmp_path), "COACH_DATABASE_URL": url or f"sqlite:///{tmp_path / 'coach.db'}"}
+        if os.environ.get("COACH_TEST_KNOWLEDGE_DIR"):  # try the suite against a council's own copy
+            values["COACH_KNOWLEDGE_DIR"] = os.environ["COACH_TEST_KNOWLEDGE_DIR"]
         values.update(env)
         settings = Settings.from_env(values)
         engine = make_engine(settings.database_url)

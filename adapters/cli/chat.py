@@ -10,6 +10,8 @@ import sys
 from typing import Any
 
 from adapters.console.repl import ConsoleChat
+from adapters.console.sender import ConsoleSender
+from bot.background import DeliveryLoop
 
 from .base import coach_from_env
 
@@ -18,6 +20,7 @@ def register(sub: Any) -> None:
     p = sub.add_parser("chat", help="chat with the coach in this terminal")
     p.add_argument("--user", default=None, help="who you are in this chat (default: your login name)")
     p.add_argument("--officer", action="store_true", help="chat as a council officer (records you as one)")
+    p.add_argument("--interval", type=float, default=2.0, help=argparse.SUPPRESS)
     p.set_defaults(func=run)
 
 
@@ -29,9 +32,15 @@ def run(args: argparse.Namespace) -> int:
     if args.officer:
         coach.directory.add_officer(f"console:{user}", actor=f"console:{user} --officer")
     chat = ConsoleChat(coach, user)
-    return asyncio.run(chat.run(background=_background_jobs(coach)))
+    return asyncio.run(chat.run(background=[_deliver_to(coach, user, args.interval)]))
 
 
-def _background_jobs(coach: Any) -> list[Any]:
-    """Jobs that run while the chat is open (the outbox worker joins here)."""
-    return []
+def _deliver_to(coach: Any, user: str, interval: float) -> Any:
+    """While the chat is open, reminders and broadcasts for this person print into it."""
+
+    async def job(chat: ConsoleChat) -> None:
+        member = coach.members.ensure("console", user, coach.clock.now(), display_name=user, touch=False)
+        loop = DeliveryLoop(coach, {"console": ConsoleSender(chat)}, member_id=member.id)
+        await loop.run(asyncio.Event(), interval=interval)
+
+    return job
