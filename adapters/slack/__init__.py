@@ -1,0 +1,1 @@
+"""Slack: Bolt app, Block Kit rendering, proactive sender, manifest and roster."""
