@@ -1,0 +1,361 @@
+"""The Slack wiring: a Bolt AsyncApp that acknowledges at once, then asks the coach.
+
+Slack retries any request not acknowledged within 3 seconds, so every listener
+acknowledges first and hands the turn to a background task; the coach's
+synchronous core runs in a worker thread (`asyncio.to_thread`). Slack also
+retries events it thinks were lost: a bounded cache of event ids drops repeats.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable, Coroutine, Mapping
+from typing import Any
+
+from aiohttp import web
+from slack_bolt.adapter.aiohttp import to_aiohttp_response
+from slack_bolt.async_app import AsyncApp
+from slack_bolt.context.respond.async_respond import AsyncRespond
+from slack_bolt.request.async_request import AsyncBoltRequest
+from slack_bolt.response import BoltResponse
+from slack_sdk.errors import SlackApiError
+from slack_sdk.http_retry.builtin_async_handlers import (
+    AsyncConnectionErrorRetryHandler,
+    AsyncRateLimitErrorRetryHandler,
+)
+from slack_sdk.signature import SignatureVerifier
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.coach import Coach
+from bot.messages import Incoming
+from bot.replies import Reply, text_reply
+
+from . import inbound
+from .render import SlackMessage, render_home, render_replies, render_reply
+from .settings import SlackSettings
+
+log = logging.getLogger(__name__)
+
+EVENTS_PATH = "/slack/events"
+SHORTCUT_CALLBACK_ID = "check_with_coach"
+DEDUPE_SIZE = 10_000
+NO_TEXT_TO_CHECK = text_reply(
+    "That message has no text for me to check. Paste the words into a message to me instead."
+)
+
+
+class BackgroundTasks:
+    """Work started after an acknowledgement: kept referenced, logged, and drained at shutdown."""
+
+    def __init__(self) -> None:
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    def spawn(self, work: Coroutine[Any, Any, None], name: str) -> None:
+        task = asyncio.get_running_loop().create_task(self._guard(work, name), name=f"slack:{name}")
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    @staticmethod
+    async def _guard(work: Coroutine[Any, Any, None], name: str) -> None:
+        try:
+            await work
+        except asyncio.CancelledError:
+            raise
+        except SlackApiError as exc:
+            log.warning("slack %s failed: %s", name, exc.response.get("error", "unknown error"))
+        except Exception:
+            log.exception("slack %s failed", name)
+
+    @property
+    def pending(self) -> int:
+        return len(self._tasks)
+
+    async def drain(self, timeout: float | None = None) -> None:
+        """Wait for work already started (including work that starts more work)."""
+        async def wait_all() -> None:
+            while self._tasks:
+                await asyncio.gather(*list(self._tasks), return_exceptions=True)
+
+        await asyncio.wait_for(wait_all(), timeout)
+
+
+class EventIds:
+    """The most recent Events API ids, to recognise Slack's retries of handled events."""
+
+    def __init__(self, size: int = DEDUPE_SIZE):
+        self.size = size
+        self._seen: OrderedDict[str, None] = OrderedDict()
+
+    def is_repeat(self, event_id: str) -> bool:
+        """True if seen before; otherwise remember it and return False."""
+        if event_id in self._seen:
+            self._seen.move_to_end(event_id)
+            return True
+        self._seen[event_id] = None
+        if len(self._seen) > self.size:
+            self._seen.popitem(last=False)
+        return False
+
+
+def web_client(settings: SlackSettings, token: str | None) -> AsyncWebClient:
+    """A Web API client aimed at SLACK_API_URL; replies wait out a 429 rather than get lost."""
+    return AsyncWebClient(
+        token=token,
+        base_url=settings.api_url,
+        retry_handlers=[
+            AsyncConnectionErrorRetryHandler(max_retry_count=1),
+            AsyncRateLimitErrorRetryHandler(max_retry_count=2),
+        ],
+    )
+
+
+class SlackAdapter:
+    """One Slack app: the Bolt listeners and the work they start."""
+
+    def __init__(self, coach: Coach, settings: SlackSettings, **bolt_options: Any):
+        self.coach = coach
+        self.settings = settings
+        self.tasks = BackgroundTasks()
+        self.event_ids = EventIds()
+        self.client = web_client(settings, settings.bot_token)
+        self.bolt = AsyncApp(
+            name="councillor-coach",
+            client=self.client,
+            signing_secret=settings.signing_secret,
+            logger=logging.getLogger("slack_bolt"),
+            **bolt_options,
+        )
+        self._register()
+
+    # -- turns ----------------------------------------------------------------
+    async def turn(self, incoming: Incoming) -> list[Reply]:
+        return await asyncio.to_thread(self.coach.handle, incoming)
+
+    def _register(self) -> None:
+        bolt = self.bolt
+        bolt.middleware(self._drop_repeated_events)
+        bolt.event("message")(self._on_message)
+        bolt.event("app_mention")(self._on_mention)
+        bolt.event("app_home_opened")(self._on_home_opened)
+        bolt.command(self.settings.command)(self._on_command)
+        bolt.shortcut(SHORTCUT_CALLBACK_ID)(self._on_shortcut)
+        bolt.block_action(re.compile(".*"))(self._on_block_action)
+
+    async def _drop_repeated_events(
+        self, body: dict[str, Any], request: AsyncBoltRequest, next: Callable[[], Awaitable[None]]
+    ) -> BoltResponse | None:
+        event_id = body.get("event_id") if body.get("type") == "event_callback" else None
+        if isinstance(event_id, str) and event_id and self.event_ids.is_repeat(event_id):
+            retry = request.headers.get("x-slack-retry-num", ["0"])[0]
+            log.info("ignored a repeat of event %s (retry %s)", event_id, retry)
+            return BoltResponse(status=200, body="")
+        await next()
+        return None
+
+    # -- listeners: each returns at once; the work runs after the acknowledgement --
+    async def _on_message(self, body: dict[str, Any], client: AsyncWebClient) -> None:
+        incoming = inbound.from_direct_message(body)
+        if incoming is not None:
+            self.tasks.spawn(self._post_answer(client, incoming), "direct message")
+
+    async def _on_mention(self, body: dict[str, Any], client: AsyncWebClient, context: dict[str, Any]) -> None:
+        incoming = inbound.from_mention(body, context.get("bot_user_id"))
+        if incoming is not None:
+            thread = incoming.extras.get("thread_ts") or None
+            self.tasks.spawn(self._post_answer(client, incoming, thread_ts=thread), "mention")
+
+    async def _on_home_opened(self, body: dict[str, Any], client: AsyncWebClient) -> None:
+        incoming = inbound.for_home(body)
+        if incoming is not None:
+            self.tasks.spawn(self._publish_home(client, incoming), "app home")
+
+    async def _on_command(
+        self, ack: Callable[..., Awaitable[None]], body: dict[str, Any], respond: AsyncRespond
+    ) -> None:
+        await ack()
+        incoming = inbound.from_command(body)
+        if incoming is not None:
+            self.tasks.spawn(self._respond_answer(respond, incoming), "slash command")
+
+    async def _on_shortcut(
+        self,
+        ack: Callable[..., Awaitable[None]],
+        body: dict[str, Any],
+        client: AsyncWebClient,
+        respond: AsyncRespond,
+    ) -> None:
+        await ack()
+        incoming = inbound.from_message_shortcut(body)
+        if incoming is not None:
+            self.tasks.spawn(self._answer_shortcut(client, respond, incoming), "shortcut")
+
+    async def _on_block_action(
+        self,
+        ack: Callable[..., Awaitable[None]],
+        body: dict[str, Any],
+        client: AsyncWebClient,
+        respond: AsyncRespond,
+    ) -> None:
+        await ack()
+        incoming = inbound.from_block_action(body)
+        if incoming is not None:
+            self.tasks.spawn(self._answer_action(client, respond, body, incoming), "button")
+
+    # -- work -----------------------------------------------------------------
+    async def _post_answer(self, client: AsyncWebClient, incoming: Incoming, thread_ts: str | None = None) -> None:
+        replies = await self.turn(incoming)
+        await post_messages(client, incoming.conversation_id, render_replies(replies), thread_ts=thread_ts)
+
+    async def _respond_answer(self, respond: AsyncRespond, incoming: Incoming) -> None:
+        # Through the command's response_url: private to the person, and works in
+        # channels the coach has not been invited to.
+        replies = await self.turn(incoming)
+        for message in render_replies(replies):
+            await respond_message(respond, message, response_type="ephemeral")
+
+    async def _answer_shortcut(self, client: AsyncWebClient, respond: AsyncRespond, incoming: Incoming) -> None:
+        replies = [NO_TEXT_TO_CHECK] if not incoming.text else await self.turn(incoming)
+        for message in render_replies(replies):
+            try:
+                await client.chat_postEphemeral(
+                    channel=incoming.conversation_id, user=incoming.user_id, **message.payload()
+                )
+            except SlackApiError as exc:
+                # Not in that channel (or a DM between other people): the shortcut's
+                # response_url still reaches the person privately.
+                log.info("ephemeral post refused (%s); answering through response_url", _error(exc))
+                await respond_message(respond, message, response_type="ephemeral")
+
+    async def _answer_action(
+        self, client: AsyncWebClient, respond: AsyncRespond, body: dict[str, Any], incoming: Incoming
+    ) -> None:
+        replies = await self.turn(incoming)
+        container = body.get("container") if isinstance(body.get("container"), dict) else {}
+        assert isinstance(container, dict)
+        if container.get("type") == "view":
+            # A button on the App Home: answer in the DM, then refresh the Home tab.
+            channel = await open_direct_message(client, incoming.user_id)
+            await post_messages(client, channel, render_replies(replies))
+            await self._publish_home(client, incoming)
+            return
+        message = body.get("message") if isinstance(body.get("message"), dict) else {}
+        assert isinstance(message, dict)
+        thread_ts = message.get("thread_ts") if isinstance(message.get("thread_ts"), str) else None
+        is_ephemeral = bool(container.get("is_ephemeral"))
+        channel = incoming.conversation_id
+        message_ts = container.get("message_ts")
+        replaced = False
+        for reply in replies:
+            messages = render_reply(reply)
+            if reply.replaces_prompt and not replaced:
+                replaced = True
+                first, messages = messages[0], messages[1:]
+                # Updating the pressed message removes its buttons, so nobody can answer twice.
+                if is_ephemeral or not (channel and isinstance(message_ts, str)):
+                    await respond_message(respond, first, replace_original=True)
+                else:
+                    await client.chat_update(channel=channel, ts=message_ts, **first.payload())
+            if is_ephemeral or not channel:
+                for m in messages:
+                    await respond_message(respond, m, response_type="ephemeral")
+            else:
+                await post_messages(client, channel, messages, thread_ts=thread_ts)
+
+    async def _publish_home(self, client: AsyncWebClient, incoming: Incoming) -> None:
+        home = Incoming(platform=incoming.platform, user_id=incoming.user_id, workspace=incoming.workspace)
+        replies = await asyncio.to_thread(self.coach.home, home)
+        await client.views_publish(user_id=incoming.user_id, view=render_home(replies))
+
+    # -- HTTP -------------------------------------------------------------------
+    async def handle_http(self, request: web.Request) -> web.Response:
+        """POST /slack/events: Bolt verifies the signature and dispatches."""
+        raw = await request.read()
+        try:
+            text = raw.decode("utf-8")
+            bolt_request = AsyncBoltRequest(body=text, query=request.query_string, headers=dict(request.headers))
+            usable = isinstance(bolt_request.body, dict)
+        except Exception:  # a body Bolt cannot even parse
+            usable = False
+        if not usable:
+            return web.Response(status=401 if not self._is_signed(raw, request) else 400, text="bad request")
+        response = await self.bolt.async_dispatch(bolt_request)
+        return await to_aiohttp_response(response)
+
+    def _is_signed(self, raw: bytes, request: web.Request) -> bool:
+        if not self.settings.signing_secret:
+            return False
+        return SignatureVerifier(self.settings.signing_secret).is_valid_request(raw, dict(request.headers))
+
+    async def handle_oauth(self, request: web.Request) -> web.Response:
+        """GET /slack/install and the OAuth redirect: Bolt's installation flow."""
+        flow = self.bolt.oauth_flow
+        if flow is None:
+            raise web.HTTPNotFound()
+        bolt_request = AsyncBoltRequest(body="", query=request.query_string, headers=dict(request.headers))
+        if request.path == flow.install_path:
+            response = await flow.handle_installation(bolt_request)
+        else:
+            response = await flow.handle_callback(bolt_request)
+        return await to_aiohttp_response(response)
+
+
+# -- sending helpers shared by the listeners ----------------------------------------
+async def post_messages(
+    client: AsyncWebClient, channel: str, messages: list[SlackMessage], *, thread_ts: str | None = None
+) -> None:
+    for message in messages:
+        extra = {"thread_ts": thread_ts} if thread_ts else {}
+        await client.chat_postMessage(channel=channel, **message.payload(), **extra)
+
+
+async def respond_message(respond: AsyncRespond, message: SlackMessage, **options: Any) -> None:
+    if respond.response_url is None:
+        log.warning("no response_url to answer through")
+        return
+    result = await respond(text=message.text, blocks=list(message.blocks), **options)
+    if result.status_code >= 300:
+        log.warning("response_url answered HTTP %s", result.status_code)
+
+
+async def open_direct_message(client: AsyncWebClient, user_id: str) -> str:
+    opened = await client.conversations_open(users=user_id)
+    channel = opened.get("channel") or {}
+    return str(channel.get("id", ""))
+
+
+def _error(exc: SlackApiError) -> str:
+    return str(exc.response.get("error", "unknown error"))
+
+
+SLACK_ADAPTER_KEY: web.AppKey[SlackAdapter] = web.AppKey("slack_adapter", SlackAdapter)
+
+
+def build_adapter(coach: Coach, settings: SlackSettings) -> SlackAdapter:
+    return SlackAdapter(coach, settings)
+
+
+def build_bolt_app(coach: Coach, settings: SlackSettings) -> AsyncApp:
+    """The Bolt app alone, for tests and for embedding elsewhere."""
+    return build_adapter(coach, settings).bolt
+
+
+def mount(app: web.Application, coach: Coach, env: Mapping[str, str]) -> str | None:
+    """Add Slack to the server, or return None when Slack is not configured."""
+    settings = SlackSettings.from_env(env)
+    if settings is None:
+        return None
+    adapter = build_adapter(coach, settings)
+    app[SLACK_ADAPTER_KEY] = adapter
+
+    async def drain(_: web.Application) -> None:
+        try:
+            await adapter.tasks.drain(timeout=10)
+        except asyncio.TimeoutError:
+            log.warning("stopped with %s Slack replies unfinished", adapter.tasks.pending)
+
+    app.on_shutdown.append(drain)
+    app.router.add_post(EVENTS_PATH, adapter.handle_http)
+    return f"slack: events at {EVENTS_PATH} (HTTP mode)"
