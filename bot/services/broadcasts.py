@@ -216,7 +216,11 @@ class BroadcastService:
         if self.checker is None:
             return ["The draft checker is not available, so this update has not been checked."]
         text = f"{title}\n\n{body}".strip() if title else body
-        assessment = self.checker(text)
+        try:
+            assessment = self.checker(text)
+        except Exception:  # a checker fault must not stop an officer's update; say it was not checked
+            log.exception("the draft checker failed on a broadcast")
+            assessment = None
         if assessment is None:
             return ["The draft checker is not available, so this update has not been checked."]
         found = []
@@ -397,22 +401,36 @@ def install(coach: Any) -> None:
         audit=coach.audit,
         clock=coach.clock,
         council=lambda: coach.knowledge.current.council,
-        checker=lambda text: _check_with(coach, text),
+        checker=draft_checker(coach),
     )
     coach.services["broadcasts"] = service
     install_chat(coach, service)
 
 
-def _check_with(coach: Any, text: str) -> Any:
-    """Run the draft checker on an update, as an official council post; None if there is no checker."""
-    checker = coach.services.get("checker")
-    if checker is None:
-        return None
-    try:
-        from ..checker import CheckContext
-    except ImportError:  # pragma: no cover - the checker package is part of the core
-        return checker.check(text)
-    council = coach.knowledge.current.council
-    today = coach.clock.now().astimezone(council.tz).date()
-    context = CheckContext(pre_election=council.is_pre_election(today), account="official", platform="")
-    return checker.check(text, context)
+def draft_checker(coach: Any) -> CheckFn:
+    """The draft checker, run on an update as an official council post.
+
+    Uses the coach's "checker" service when one is installed, else builds the
+    checker for the current knowledge base itself. None means no checker.
+    """
+    own: list[Any] = []
+
+    def check(text: str) -> Any:
+        try:
+            from ..checker import CheckContext, Engines
+        except ImportError:  # pragma: no cover - the checker ships with the core
+            return None
+        council = coach.knowledge.current.council
+        today = coach.clock.now().astimezone(council.tz).date()
+        context = CheckContext(pre_election=council.is_pre_election(today), account="official")
+        service = coach.services.get("checker")
+        if service is not None and hasattr(service, "check"):
+            return service.check(text, context)
+        engines = service if service is not None and hasattr(service, "for_knowledge") else None
+        if engines is None:
+            if not own:
+                own.append(Engines())
+            engines = own[0]
+        return engines.for_knowledge(coach.knowledge.current).checker.check(text, context)
+
+    return check

@@ -129,6 +129,7 @@ def _outbox_values(member: Member, kind: str, reply: Reply, due_at: datetime, ke
         idempotency_key=key,
         attempts=0,
         state="pending",
+        last_error=None,  # every row of a bulk insert must name the same columns
         created_at=now,
         is_urgent=urgent,
     )

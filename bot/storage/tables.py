@@ -228,6 +228,7 @@ broadcast_drafts = Table(
     Column("follow_up_days", Integer),
     Column("is_urgent", Boolean, nullable=False, default=False),
     _ts("updated_at", nullable=False),
+    sqlite_autoincrement=True,  # never reuse an id: old buttons carry it
 )
 
 receipts = Table(

@@ -34,6 +34,8 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_broadcast_drafts")),
         sa.UniqueConstraint("member_id", name=op.f("uq_broadcast_drafts_member_id")),
+        # Never reuse a draft id: old buttons carry it and must not touch a newer draft.
+        sqlite_autoincrement=True,
     )
     with op.batch_alter_table("broadcasts") as batch:
         batch.add_column(sa.Column("is_urgent", sa.Boolean(), nullable=False, server_default=sa.false()))

@@ -1,0 +1,90 @@
+"""Shared set-up for broadcast tests: a real coach with councillors, tags and an officer."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from bot.clock import FixedClock
+from bot.coach import Coach, build_coach
+from bot.config import Settings, packaged_knowledge_dir
+from bot.guidance import KnowledgeStore
+from bot.storage.database import make_engine, upgrade
+from bot.services.broadcasts import BroadcastService
+from bot.storage.repositories import Member
+from bot.worker import DeliveryWorker
+from tests.support.senders import RecordingSender
+
+PEOPLE = {
+    "alice": ("planning-committee", "cabinet"),
+    "bob": ("planning-committee",),
+    "carol": ("group:independent",),
+    "dan": (),
+}
+
+
+@dataclass
+class Council:
+    coach: Coach
+    clock: FixedClock
+    officer: Member
+    people: dict[str, Member]
+    sender: RecordingSender
+
+    @property
+    def service(self) -> BroadcastService:
+        return self.coach.services["broadcasts"]  # type: ignore[no-any-return]
+
+    def worker(self, **options: object) -> DeliveryWorker:
+        return DeliveryWorker(self.coach.engine, {"console": self.sender}, self.clock, **options)  # type: ignore[arg-type]
+
+    def member(self, name: str) -> Member:
+        member = self.coach.members.find("console", name)
+        assert member is not None
+        return member
+
+
+def populate(coach: Coach, clock: FixedClock) -> Council:
+    people = {}
+    for name, tags in PEOPLE.items():
+        member = coach.members.ensure("console", name, clock.now(), display_name=name.title())
+        coach.refs.save(member.id, "console", f"console:{name}", '{"console": true}', clock.now())
+        coach.members.add_tags(member.id, tags)
+        people[name] = coach.members.get(member.id)
+    officer = coach.directory.add_officer("console:olivia", "test-setup")
+    return Council(coach, clock, officer, people, RecordingSender())
+
+
+@pytest.fixture(scope="session")
+def knowledge() -> KnowledgeStore:
+    """The packaged knowledge base, loaded once: these tests only read it."""
+    return KnowledgeStore(packaged_knowledge_dir())
+
+
+@pytest.fixture
+def make_coach(tmp_path: Path, clock: FixedClock, knowledge: KnowledgeStore) -> Callable[..., Coach]:
+    """As the suite's make_coach, sharing one loaded knowledge base."""
+
+    def factory(url: str | None = None, **env: str) -> Coach:
+        values = {"COACH_DATA_DIR": str(tmp_path), "COACH_DATABASE_URL": url or f"sqlite:///{tmp_path / 'coach.db'}"}
+        values.update(env)
+        settings = Settings.from_env(values)
+        engine = make_engine(settings.database_url)
+        upgrade(engine)
+        return build_coach(settings, clock=clock, engine=engine, knowledge=knowledge)
+
+    return factory
+
+
+@pytest.fixture
+def council(coach: Coach, clock: FixedClock) -> Council:
+    return populate(coach, clock)
+
+
+@pytest.fixture
+def council_on(make_coach: Callable[..., Coach], clock: FixedClock, db_url: str) -> Council:
+    """The same, on each database backend."""
+    return populate(make_coach(db_url), clock)
