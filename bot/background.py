@@ -40,9 +40,11 @@ class DeliveryLoop:
         if self._last_purge is not None and now - self._last_purge < RETENTION_EVERY:
             return
         self._last_purge = now
-        removed = Outbox(self.coach.engine).purge(now - timedelta(days=self.coach.settings.retention_days))
-        if removed:
-            log.info("retention: removed %s finished outbox rows", removed)
+        cutoff = now - timedelta(days=self.coach.settings.retention_days)
+        removed = Outbox(self.coach.engine).purge(cutoff)
+        stats = self.coach.stats.purge(cutoff)
+        if removed or stats:
+            log.info("retention: removed %s finished outbox rows and %s statistics rows", removed, stats)
 
     async def run(self, stop: asyncio.Event, interval: float = 2.0) -> None:
         while not stop.is_set():

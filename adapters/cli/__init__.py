@@ -11,10 +11,10 @@ from types import ModuleType
 from bot import __version__
 from bot.errors import CoachError, KnowledgeError
 
-from . import base, chat, officers, worker
+from . import base, chat, officers, privacy, worker
 
 # Each module adds its sub-commands with `register(subparsers)`; add new ones here.
-COMMAND_MODULES: list[ModuleType] = [chat, officers, base, worker]
+COMMAND_MODULES: list[ModuleType] = [chat, officers, base, worker, privacy]
 
 
 def build_parser() -> argparse.ArgumentParser:

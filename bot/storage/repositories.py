@@ -277,3 +277,16 @@ class StatsRepository:
                 select(t.check_stats.c.verdict, func.count()).group_by(t.check_stats.c.verdict)
             )
             return {r[0]: int(r[1]) for r in rows}
+
+    def category_counts(self) -> dict[tuple[str, str], int]:
+        """(kind, category) -> how many checks or questions carried it."""
+        counts: dict[tuple[str, str], int] = {}
+        with self.engine.connect() as conn:
+            for row in conn.execute(select(t.check_stats.c.kind, t.check_stats.c.categories)):
+                for category in filter(None, (row.categories or "").split(",")):
+                    counts[(row.kind, category)] = counts.get((row.kind, category), 0) + 1
+        return counts
+
+    def purge(self, before: datetime) -> int:
+        with self.engine.begin() as conn:
+            return int(conn.execute(delete(t.check_stats).where(t.check_stats.c.at < before)).rowcount)
