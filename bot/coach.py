@@ -100,6 +100,7 @@ Feature = Callable[[Coach], None]
 FEATURE_MODULES: list[str] = [
     "bot.services.reminders",
     "bot.services.broadcasts",
+    "bot.services.quizzes",
 ]
 
 

@@ -11,10 +11,10 @@ from types import ModuleType
 from bot import __version__
 from bot.errors import CoachError, KnowledgeError
 
-from . import base, chat, officers, privacy, worker
+from . import base, chat, officers, privacy, worker, report
 
 # Each module adds its sub-commands with `register(subparsers)`; add new ones here.
-COMMAND_MODULES: list[ModuleType] = [chat, officers, base, worker, privacy]
+COMMAND_MODULES: list[ModuleType] = [chat, officers, base, worker, privacy, report]
 
 
 def build_parser() -> argparse.ArgumentParser:
