@@ -12,9 +12,11 @@ from bot import __version__
 from bot.errors import CoachError, KnowledgeError
 
 from . import base, chat, officers, privacy, worker, report
+from . import ask, bench, check, kb
+from . import eval as eval_cmd
 
 # Each module adds its sub-commands with `register(subparsers)`; add new ones here.
-COMMAND_MODULES: list[ModuleType] = [chat, officers, base, worker, privacy, report]
+COMMAND_MODULES: list[ModuleType] = [chat, officers, base, worker, privacy, report, check, ask, kb, eval_cmd, bench]
 
 
 def build_parser() -> argparse.ArgumentParser:
