@@ -85,7 +85,10 @@ class StandInPlatform:
         return (1.0 - self.tokens) / self.rate
 
     async def _post(self, request: web.Request) -> web.Response:
-        data = await request.json()
+        if request.content_type == "application/json":
+            data: dict[str, Any] = await request.json()
+        else:
+            data = dict(await request.post())
         channel = str(data.get("channel", ""))
         if channel in self.gone:
             return web.json_response({"ok": False, "error": "user_not_found"})
@@ -121,10 +124,10 @@ class StandInPlatform:
 
 # -- the sender the bench delivers through --------------------------------------------------
 class HttpSender:
-    """Posts each message to a Slack-like `chat.postMessage`, paced below the platform's rate.
+    """Posts each message to a Slack-like `chat.postMessage`, paced at the platform's rate.
 
-    A stand-in for the platform adapters' senders (the same contract: pace,
-    report 429 with Retry-After as a rate-limited retry, gone people as unreachable).
+    Used when the Slack adapter's sender is not installed; the same contract:
+    pace, report 429 with Retry-After as a rate-limited retry, gone people as unreachable.
     """
 
     def __init__(self, api_url: str, rate: float, platform: str = "slack"):
@@ -138,7 +141,7 @@ class HttpSender:
             self._session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=10))
         if self.limiter is not None:
             await self.limiter.acquire()
-        payload = {"channel": delivery.user_id, "text": delivery.reply.summary,
+        payload = {"channel": delivery.conversation_id or delivery.user_id, "text": delivery.reply.summary,
                    "idempotency_key": delivery.idempotency_key}
         try:
             async with self._session.post(self.api_url + "chat.postMessage", json=payload) as resp:
@@ -161,6 +164,32 @@ class HttpSender:
         if self._session is not None:
             await self._session.close()
             self._session = None
+
+
+def make_sender(api_url: str, rate: float) -> Any:
+    """The Slack adapter's real sender pointed at the stand-in, or HttpSender without it."""
+    try:
+        from adapters.slack.sender import SlackSender
+        from adapters.slack.settings import SlackSettings
+    except ImportError:
+        return HttpSender(api_url, rate)
+    settings = SlackSettings(bot_token="xoxb-bench", signing_secret="bench", api_url=api_url, rate_per_second=rate)
+    return SlackSender(settings)
+
+
+def identity(sender: Any, member_id: int, key: str) -> str:
+    """How the stand-in knows a message: its idempotency key, or the person's DM channel."""
+    return key if isinstance(sender, HttpSender) else f"D{member_id}"
+
+
+async def close(sender: Any) -> None:
+    if isinstance(sender, HttpSender):
+        await sender.close()
+    else:
+        for client in getattr(sender, "_clients", {}).values():
+            session = getattr(client, "session", None)
+            if session is not None:
+                await session.close()
 
 
 # -- setting up ------------------------------------------------------------------------------
@@ -187,7 +216,7 @@ def broadcast_service(engine: Engine, clock: Clock) -> BroadcastService:
 async def worker_main(db_url: str, api_url: str, rate: float, lease: float) -> None:
     """Deliver until nothing is left to do (or until killed)."""
     engine = make_engine(db_url)
-    sender = HttpSender(api_url, rate)
+    sender = make_sender(api_url, rate)
     worker = DeliveryWorker(engine, {"slack": sender}, SystemClock(), lease=timedelta(seconds=lease),
                             batch=50, concurrency=8)
     outbox = Outbox(engine)
@@ -201,7 +230,7 @@ async def worker_main(db_url: str, api_url: str, rate: float, lease: float) -> N
                 return
             await asyncio.sleep(0.05)  # a real process waiting for retries or a dead worker's lease
     finally:
-        await sender.close()
+        await close(sender)
         engine.dispose()
 
 
@@ -229,6 +258,7 @@ class BenchResult:
     interrupted_arrived: int  # ... of which the platform had received
     resent: int  # ... the rest, re-sent after checking
     states: dict[str, int] = field(default_factory=dict)
+    sender: str = ""
 
     @property
     def achieved_rate(self) -> float:
@@ -242,6 +272,7 @@ class BenchResult:
         return [
             f"recipients        {self.recipients}",
             f"platform limit    {self.rate:g} messages/s (429 with Retry-After beyond)",
+            f"sender            {self.sender}",
             f"delivered         {self.delivered} in {self.seconds:.1f} s",
             f"achieved rate     {self.achieved_rate:.1f}/s = {self.share:.1%} of the limit",
             f"crash             worker killed (SIGKILL) after {self.killed_at} messages; restarted",
@@ -269,7 +300,11 @@ async def run_bench(recipients: int = 5000, rate: float = 200.0, *, db_url: str 
         broadcast = broadcast_service(engine, clock).create(
             "bench", "Bench: guidance update", "A guidance update sent by the broadcast bench.",
         )
-        keys = {f"broadcast:{broadcast.id}:{m.id}" for m in MemberRepository(engine).list(role="member")}
+        probe = make_sender(api_url, rate)
+        await close(probe)
+        sender_name = type(probe).__name__
+        expected = {identity(probe, m.id, f"broadcast:{broadcast.id}:{m.id}")
+                    for m in MemberRepository(engine).list(role="member")}
         deadline = time.monotonic() + timeout
         first = spawn_worker(db_url, api_url, rate, lease)
         procs.append(first)
@@ -290,23 +325,25 @@ async def run_bench(recipients: int = 5000, rate: float = 200.0, *, db_url: str 
         # The operator's check of interrupted rows: re-send only what the platform does not have.
         outbox = Outbox(engine)
         interrupted = [r for r in outbox.list(states=["failed"], limit=recipients + 10) if r.last_error == INTERRUPTED]
-        missing = [r for r in interrupted if platform.received[r.idempotency_key] == 0]
+        missing = [r for r in interrupted
+                   if platform.received[identity(probe, r.member_id or 0, r.idempotency_key)] == 0]
         for row in missing:
             outbox.retry(row.id, clock.now())
         if missing:
-            sender = HttpSender(api_url, rate)
+            sender = make_sender(api_url, rate)
             try:
                 await DeliveryWorker(engine, {"slack": sender}, clock).drain()
             finally:
-                await sender.close()
+                await close(sender)
         delivered = platform.delivered
         seconds = (platform.accepted_at[-1] - platform.accepted_at[0]) if len(platform.accepted_at) > 1 else 0.0
         duplicates = sum(n - 1 for n in platform.received.values() if n > 1)
-        losses = sum(1 for k in keys if platform.received[k] == 0)
+        losses = sum(1 for k in expected if platform.received[k] == 0)
         return BenchResult(
             recipients=recipients, rate=rate, delivered=delivered, duplicates=duplicates, losses=losses,
             seconds=seconds, rejected_429=platform.rejected, killed_at=killed_at, interrupted=len(interrupted),
             interrupted_arrived=len(interrupted) - len(missing), resent=len(missing), states=outbox.counts(),
+            sender=sender_name,
         )
     finally:
         for proc in procs:
