@@ -142,7 +142,7 @@ class StandInConnector:
             return failure
         members = self.roster.get(call.conversation_id, [])
         start = int(request.query.get("continuationToken") or 0)
-        size = int(request.query.get("pageSize") or self.page_size)
+        size = min(int(request.query.get("pageSize") or self.page_size), self.page_size)  # the service's own cap
         page = members[start : start + size]
         token = str(start + size) if start + size < len(members) else None
         body: dict[str, Any] = {"members": page}
