@@ -14,9 +14,10 @@ from bot.errors import CoachError, KnowledgeError
 from . import base, chat, officers, privacy, worker, report
 from . import ask, bench, check, kb
 from . import eval as eval_cmd
+from . import teams
 
 # Each module adds its sub-commands with `register(subparsers)`; add new ones here.
-COMMAND_MODULES: list[ModuleType] = [chat, officers, base, worker, privacy, report, check, ask, kb, eval_cmd, bench]
+COMMAND_MODULES: list[ModuleType] = [chat, officers, base, worker, privacy, report, check, ask, kb, eval_cmd, bench, teams]
 
 
 def build_parser() -> argparse.ArgumentParser:
