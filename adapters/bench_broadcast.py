@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
+import json
 import math
 import os
 import signal
@@ -47,6 +49,7 @@ from bot.storage.repositories import AuditRepository, MemberRepository
 from bot.worker import DeliveryWorker
 
 POST_PATH = "/api/chat.postMessage"
+DEFAULT_RATE = 15.0
 GONE_ERRORS = {"user_not_found", "account_inactive", "user_disabled", "cannot_dm_bot", "channel_not_found"}
 
 
@@ -259,6 +262,8 @@ class BenchResult:
     resent: int  # ... the rest, re-sent after checking
     states: dict[str, int] = field(default_factory=dict)
     sender: str = ""
+    workers: int = 1
+    database: str = "sqlite"
 
     @property
     def achieved_rate(self) -> float:
@@ -272,10 +277,10 @@ class BenchResult:
         return [
             f"recipients        {self.recipients}",
             f"platform limit    {self.rate:g} messages/s (429 with Retry-After beyond)",
-            f"sender            {self.sender}",
+            f"sender            {self.sender}, {self.workers} worker process(es) on {self.database}",
             f"delivered         {self.delivered} in {self.seconds:.1f} s",
             f"achieved rate     {self.achieved_rate:.1f}/s = {self.share:.1%} of the limit",
-            f"crash             worker killed (SIGKILL) after {self.killed_at} messages; restarted",
+            f"crash             worker(s) killed (SIGKILL) after {self.killed_at} messages; restarted",
             f"interrupted rows  {self.interrupted} ({self.interrupted_arrived} had arrived; {self.resent} re-sent "
             "after checking the platform)",
             f"429 answers       {self.rejected_429}",
@@ -286,7 +291,7 @@ class BenchResult:
 
 
 async def run_bench(recipients: int = 5000, rate: float = 200.0, *, db_url: str | None = None,
-                    lease: float = 2.0, timeout: float = 600.0) -> BenchResult:
+                    workers: int = 1, lease: float = 2.0, timeout: float = 900.0) -> BenchResult:
     workdir = tempfile.TemporaryDirectory(prefix="coach-bench-")
     db_url = db_url or f"sqlite:///{Path(workdir.name) / 'bench.db'}"
     engine = make_engine(db_url)
@@ -306,22 +311,28 @@ async def run_bench(recipients: int = 5000, rate: float = 200.0, *, db_url: str 
         expected = {identity(probe, m.id, f"broadcast:{broadcast.id}:{m.id}")
                     for m in MemberRepository(engine).list(role="member")}
         deadline = time.monotonic() + timeout
-        first = spawn_worker(db_url, api_url, rate, lease)
-        procs.append(first)
+        # Each worker paces itself at its share of the platform's limit, as a deployment would.
+        share = rate / workers
+        first = [spawn_worker(db_url, api_url, share, lease) for _ in range(workers)]
+        procs += first
         while platform.delivered < recipients // 2:
-            _check_alive(first, deadline)
+            for proc in first:
+                _check_alive(proc, deadline)
             await asyncio.sleep(0.01)
-        first.send_signal(signal.SIGKILL)  # the crash: no chance to tidy up
-        first.wait()
+        for proc in first:
+            proc.send_signal(signal.SIGKILL)  # the crash: no chance to tidy up
+        for proc in first:
+            proc.wait()
         killed_at = platform.delivered
-        second = spawn_worker(db_url, api_url, rate, lease)
-        procs.append(second)
-        while second.poll() is None:
+        second = [spawn_worker(db_url, api_url, share, lease) for _ in range(workers)]
+        procs += second
+        while any(proc.poll() is None for proc in second):
             if time.monotonic() > deadline:
                 raise TimeoutError("the bench did not finish in time")
             await asyncio.sleep(0.05)
-        if second.returncode != 0:
-            raise RuntimeError(f"the restarted worker failed: {_stderr(second)}")
+        for proc in second:
+            if proc.returncode != 0:
+                raise RuntimeError(f"a restarted worker failed: {_stderr(proc)}")
         # The operator's check of interrupted rows: re-send only what the platform does not have.
         outbox = Outbox(engine)
         interrupted = [r for r in outbox.list(states=["failed"], limit=recipients + 10) if r.last_error == INTERRUPTED]
@@ -343,7 +354,7 @@ async def run_bench(recipients: int = 5000, rate: float = 200.0, *, db_url: str 
             recipients=recipients, rate=rate, delivered=delivered, duplicates=duplicates, losses=losses,
             seconds=seconds, rejected_429=platform.rejected, killed_at=killed_at, interrupted=len(interrupted),
             interrupted_arrived=len(interrupted) - len(missing), resent=len(missing), states=outbox.counts(),
-            sender=sender_name,
+            sender=sender_name, workers=workers, database="sqlite" if db_url.startswith("sqlite") else "postgresql",
         )
     finally:
         for proc in procs:
@@ -372,11 +383,14 @@ def _stderr(proc: subprocess.Popen[bytes]) -> str:
 
 # -- `coach bench broadcast` -----------------------------------------------------------------
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--recipients", type=int, default=5000, help="members to broadcast to (default 5000)")
-    parser.add_argument("--rate", type=float, default=200.0,
-                        help="messages a second the stand-in platform accepts (default 200)")
+    parser.add_argument("--recipients", type=int, default=5000,
+                        help="broadcast bench: members to broadcast to (default 5000)")
+    parser.add_argument("--rate", type=float, default=DEFAULT_RATE,
+                        help=f"broadcast bench: messages a second the stand-in platform accepts (default {DEFAULT_RATE:g})")
     parser.add_argument("--database-url", default=None,
-                        help="run on this database (default: a temporary SQLite file); it must be empty")
+                        help="broadcast bench: an empty database to run on (default: a temporary SQLite file)")
+    parser.add_argument("--workers", type=int, default=1,
+                        help="broadcast bench: worker processes (PostgreSQL only; default 1)")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -386,8 +400,17 @@ def run(args: argparse.Namespace) -> int:
         raise BadInput("--recipients: at least 2")
     if not 0 < args.rate <= 5000:
         raise BadInput("--rate: above 0 and at most 5000 messages a second")
-    result = asyncio.run(run_bench(args.recipients, args.rate, db_url=args.database_url))
-    print("\n".join(result.lines()))
+    url = args.database_url
+    if url and (url.startswith("postgresql://") or url.startswith("postgres://")):
+        url = "postgresql+psycopg://" + url.split("://", 1)[1]
+    if args.workers < 1 or (args.workers > 1 and not (url or "").startswith("postgresql")):
+        raise BadInput("--workers: 1 on SQLite; several workers need PostgreSQL (--database-url)")
+    result = asyncio.run(run_bench(args.recipients, args.rate, db_url=url, workers=args.workers))
+    if getattr(args, "json", False):
+        print(json.dumps({**dataclasses.asdict(result), "achieved_rate": round(result.achieved_rate, 2),
+                          "share": round(result.share, 4)}))
+    else:
+        print("\n".join(result.lines()))
     return 0 if result.duplicates == 0 and result.losses == 0 else 1
 
 

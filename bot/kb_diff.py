@@ -57,7 +57,7 @@ FIELD_WORDS = {
     "options": "answer options",
     "difficulty": "difficulty",
 }
-NAME_FIELDS = ("title", "question", "situation", "message")
+NAME_FIELDS = ("title", "situation", "question", "message")
 REVIEW_FIELDS = {"reviewed_on"}
 
 
@@ -157,13 +157,33 @@ def diff_knowledge(old: Knowledge, new: Knowledge) -> KbDiff:
     for section in dict.fromkeys([*old.sections, *new.sections]):
         before, after = old.sections.get(section), new.sections.get(section)
         before_records, after_records = _records(before), _records(after)
-        if before_records is None or after_records is None:
-            sentence = _other_change(section, before, after)
-            if sentence:
-                other.append(sentence)
+        if before_records is not None and after_records is not None:
+            changes += _diff_records(section, before_records, after_records)
             continue
-        changes += _diff_records(section, before_records, after_records)
+        inner = _record_field(before) or _record_field(after)
+        if inner and section != "training":
+            # A bank of records plus settings (quizzes: scenarios and the course).
+            changes += _diff_records(section, _records(getattr(before, inner, None)) or {},
+                                     _records(getattr(after, inner, None)) or {})
+            for name in _changed_fields(before, after):
+                if name != inner:
+                    other.append(f"{section.replace('_', ' ').capitalize()}: the {name.replace('_', ' ')} changed.")
+            continue
+        sentence = _other_change(section, before, after)
+        if sentence:
+            other.append(sentence)
     return KbDiff(tuple(changes), tuple(_diff_council(old.council, new.council)), tuple(other))
+
+
+def _record_field(value: Any) -> str:
+    """The field of a dataclass section that holds its records by id, if it has one."""
+    if not dataclasses.is_dataclass(value) or isinstance(value, type):
+        return ""
+    for f in dataclasses.fields(value):
+        inner = getattr(value, f.name)
+        if isinstance(inner, (dict, list, tuple)) and inner and _records(inner) is not None:
+            return f.name
+    return ""
 
 
 def _records(value: Any) -> dict[str, Any] | None:
@@ -238,7 +258,7 @@ def _other_change(section: str, before: Any, after: Any) -> str:
                 parts.append(f"{word} {old_n} -> {new_n}")
         detail = ", ".join(parts) if parts else "examples edited"
         return f"The checker's training examples changed ({detail}); retrain with 'coach kb train'."
-    return f"The {section.replace('_', ' ')} section changed."
+    return f"{section.replace('_', ' ').capitalize()}: changed."
 
 
 # -- the council ---------------------------------------------------------------------

@@ -28,6 +28,9 @@ def register(sub: Any) -> None:
     p.add_argument("--corpus", help="a YAML or JSONL file of drafts to time instead of the generated corpus")
     p.add_argument("--items", type=int, default=400, help="how many generated posts of each length (default 400)")
     p.add_argument("--json", action="store_true", help="print the figures as JSON")
+    from adapters.bench_broadcast import add_arguments as broadcast_arguments  # --recipients, --rate ...
+
+    broadcast_arguments(p)
     p.set_defaults(func=run)
 
 
@@ -152,4 +155,10 @@ _QUESTIONS = [
     "Does a views-are-my-own disclaimer protect me?",
 ]
 
-BENCHES: dict[str, Bench] = {"checker": checker_bench}
+def broadcast_bench(args: argparse.Namespace) -> int:
+    from adapters import bench_broadcast
+
+    return bench_broadcast.run(args)
+
+
+BENCHES: dict[str, Bench] = {"checker": checker_bench, "broadcast": broadcast_bench}

@@ -30,6 +30,9 @@ def register(sub: Any) -> None:
     t = s.add_parser("train", help="train the checker's and Q&A's model on training/*.yaml")
     t.add_argument("dir", nargs="?", help="knowledge directory (default: COACH_KNOWLEDGE_DIR or the packaged one)")
     t.set_defaults(func=_train)
+    from .kbdiff import register_diff  # `coach kb diff`, owned by the broadcasts feature
+
+    register_diff(s)
 
 
 def _root(arg: str | None) -> Path:
