@@ -15,9 +15,10 @@ from . import base, chat, officers, privacy, worker, report
 from . import ask, bench, check, kb
 from . import eval as eval_cmd
 from . import teams
+from . import audit, broadcast, members
 
 # Each module adds its sub-commands with `register(subparsers)`; add new ones here.
-COMMAND_MODULES: list[ModuleType] = [chat, officers, base, worker, privacy, report, check, ask, kb, eval_cmd, bench, teams]
+COMMAND_MODULES: list[ModuleType] = [chat, officers, base, worker, privacy, report, members, broadcast, audit, check, ask, kb, eval_cmd, bench, teams]
 
 
 def build_parser() -> argparse.ArgumentParser:
