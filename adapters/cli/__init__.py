@@ -16,9 +16,10 @@ from . import ask, bench, check, kb
 from . import eval as eval_cmd
 from . import teams
 from . import audit, broadcast, members
+from . import serve
 
 # Each module adds its sub-commands with `register(subparsers)`; add new ones here.
-COMMAND_MODULES: list[ModuleType] = [chat, officers, base, worker, privacy, report, members, broadcast, audit, check, ask, kb, eval_cmd, bench, teams]
+COMMAND_MODULES: list[ModuleType] = [chat, officers, base, worker, privacy, report, members, broadcast, audit, check, ask, kb, eval_cmd, bench, teams, serve]
 
 
 def build_parser() -> argparse.ArgumentParser:

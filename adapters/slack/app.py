@@ -30,6 +30,7 @@ from slack_sdk.signature import SignatureVerifier
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.coach import Coach
+from bot.errors import ConfigError
 from bot.messages import Incoming
 from bot.replies import Reply, text_reply
 
@@ -126,6 +127,8 @@ class SlackAdapter:
             client=self.client,
             signing_secret=settings.signing_secret,
             logger=logging.getLogger("slack_bolt"),
+            # Socket Mode requests arrive over an authenticated socket, unsigned.
+            request_verification_enabled=not settings.socket_mode,
             **bolt_options,
         )
         self._register()
@@ -357,5 +360,28 @@ def mount(app: web.Application, coach: Coach, env: Mapping[str, str]) -> str | N
             log.warning("stopped with %s Slack replies unfinished", adapter.tasks.pending)
 
     app.on_shutdown.append(drain)
+    if settings.socket_mode:
+        return _mount_socket_mode(app, adapter)
     app.router.add_post(EVENTS_PATH, adapter.handle_http)
-    return f"slack: events at {EVENTS_PATH} (HTTP mode)"
+    return f"slack: events, commands and buttons at POST {EVENTS_PATH} (HTTP mode)"
+
+
+def _mount_socket_mode(app: web.Application, adapter: SlackAdapter) -> str:
+    """Socket Mode: the coach dials out to Slack, for councils that cannot expose a URL."""
+    from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+
+    assert adapter.settings.app_token
+    handler = AsyncSocketModeHandler(adapter.bolt, adapter.settings.app_token, web_client=adapter.client)
+
+    async def connect(_: web.Application) -> None:
+        try:
+            await handler.connect_async()
+        except SlackApiError as exc:
+            raise ConfigError(f"Slack refused the Socket Mode connection: {_error(exc)} (check SLACK_APP_TOKEN)") from None
+
+    async def close(_: web.Application) -> None:
+        await handler.close_async()
+
+    app.on_startup.append(connect)
+    app.on_shutdown.insert(0, close)  # stop taking new work before draining what was started
+    return "slack: Socket Mode (connected out to Slack; no public URL needed)"

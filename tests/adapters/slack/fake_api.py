@@ -50,12 +50,15 @@ class FakeSlackApi:
         self.members: dict[str, list[str]] = {}  # channel -> member ids, for conversations.members
         self.users: dict[str, dict[str, Any]] = {}  # user id -> users.info "user"
         self.channels: list[dict[str, Any]] = []  # for conversations.list
+        self.sockets: list[web.WebSocketResponse] = []  # Socket Mode connections
+        self.socket_replies: list[dict[str, Any]] = []  # what the app sent back over them
 
     # -- lifecycle --------------------------------------------------------------
     async def start(self) -> None:
         app = web.Application()
         app.router.add_post("/api/{method}", self._api)
         app.router.add_post("/respond/{key}", self._respond)
+        app.router.add_get("/socket", self._socket)
         self._runner = web.AppRunner(app)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
@@ -64,6 +67,8 @@ class FakeSlackApi:
         self.base = f"http://127.0.0.1:{port}"
 
     async def close(self) -> None:
+        for ws in list(self.sockets):
+            await ws.close()
         if self._runner is not None:
             await self._runner.cleanup()
 
@@ -88,6 +93,24 @@ class FakeSlackApi:
             method,
             *[(429, {"ok": False, "error": "ratelimited"}, {"Retry-After": str(retry_after)})] * times,
         )
+
+    async def push(self, envelope: dict[str, Any]) -> None:
+        """Send a Socket Mode envelope to the most recent connection."""
+        await self.sockets[-1].send_json(envelope)
+
+    async def wait_for_socket(self, timeout: float = 10.0) -> None:
+        async with self._changed:
+            await asyncio.wait_for(self._changed.wait_for(lambda: bool(self.sockets)), timeout)
+
+    async def wait_for_socket_reply(self, envelope_id: str, timeout: float = 10.0) -> dict[str, Any]:
+        def found() -> dict[str, Any] | None:
+            return next((r for r in self.socket_replies if r.get("envelope_id") == envelope_id), None)
+
+        async with self._changed:
+            await asyncio.wait_for(self._changed.wait_for(lambda: found() is not None), timeout)
+        reply = found()
+        assert reply is not None
+        return reply
 
     # -- inspection -------------------------------------------------------------
     def calls_to(self, method: str) -> list[ApiCall]:
@@ -140,6 +163,20 @@ class FakeSlackApi:
         await self._record(ApiCall("response_url", {"key": request.match_info["key"], **params}, None))
         return web.Response(text="ok")
 
+    async def _socket(self, request: web.Request) -> web.WebSocketResponse:
+        ws = web.WebSocketResponse()
+        await ws.prepare(request)
+        await ws.send_json({"type": "hello", "num_connections": 1, "debug_info": {"host": "fake"}})
+        async with self._changed:
+            self.sockets.append(ws)
+            self._changed.notify_all()
+        async for message in ws:
+            if message.type == web.WSMsgType.TEXT:
+                async with self._changed:
+                    self.socket_replies.append(json.loads(message.data))
+                    self._changed.notify_all()
+        return ws
+
     def _next_ts(self) -> str:
         self._ts += 1
         return f"1700000000.{self._ts:06d}"
@@ -148,6 +185,8 @@ class FakeSlackApi:
         p = call.params
         if call.method == "auth.test":
             return {"ok": True, "user_id": BOT_USER_ID, "bot_id": "BCOACH", "team_id": TEAM_ID, "team": "Anytown"}
+        if call.method == "apps.connections.open":
+            return {"ok": True, "url": self.base.replace("http://", "ws://") + "/socket"}
         if call.method == "conversations.open":
             return {"ok": True, "channel": {"id": "D" + str(p.get("users", "X")).lstrip("U")}}
         if call.method in ("chat.postMessage", "chat.update"):
