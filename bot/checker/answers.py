@@ -114,6 +114,7 @@ class Answerer:
     K1 = 1.4
     B = 0.6
     UNSURE_BELOW = 0.30
+    MIN_COVERAGE = 0.6
 
     def __init__(self, knowledge: Knowledge, model: Model | None):
         self.knowledge = knowledge
@@ -194,6 +195,12 @@ class Answerer:
         cls_conf = classifier.get(category, 0.0) if classifier else strength
         confidence = float(min(1.0, 0.5 * strength + 0.5 * cls_conf)) if category else 0.0
         doc = best_doc.get(category)
+        # Most of a question's words should be words the guidance uses; if not, it is
+        # probably about something else entirely, however sure the classifier is.
+        query = set(terms(question))
+        coverage = sum(1 for t in query if t in self.idf) / len(query) if query else 0.0
+        if coverage < self.MIN_COVERAGE:
+            confidence = min(confidence, coverage)
         if doc is None or confidence < self.UNSURE_BELOW:
             return self._unsure(question, category, confidence)
         return self._answer(question, category, doc, confidence)

@@ -107,12 +107,14 @@ class Checker:
         findings = self._rule_findings(norm, cache, context)
         verdict = max((f.severity for f in findings), key=SEVERITY_RANK.__getitem__, default="ok")
         scores: dict[str, float] = {}
-        if self.model is not None:
+        # The model judges words; a draft of only emoji or symbols is left to the rules.
+        if self.model is not None and _HAS_WORDS.search(norm.words):
             verdict, extra, scores = self._model_findings(norm, context, findings, verdict)
             findings += extra
         if verdict == "ok":
             findings = []
-        findings.sort(key=lambda f: (-SEVERITY_RANK[f.severity], f.start))
+        # Most serious first; a rule's finding (with precise evidence) before the model's.
+        findings.sort(key=lambda f: (-SEVERITY_RANK[f.severity], f.rule.startswith("model-"), f.start))
         return Assessment(verdict, tuple(findings), len(text), truncated, tuple(notes), scores)
 
     # -- rules ----------------------------------------------------------------
@@ -162,6 +164,9 @@ class Checker:
         probs = head.scores(feats)
         scores = {label: float(p) for label, p in zip(head.labels, probs)}
         threshold = dict(zip(head.labels, head.thresholds.tolist()))
+        # Thresholds for a category the rules have not named while they named another.
+        n = len(head.labels)
+        extra = dict(zip(head.labels, head.thresholds[n:].tolist())) if len(head.thresholds) == 2 * n else threshold
         model_verdict = "ok"
         if scores.get("risky", 0.0) >= threshold.get("risky", 0.5):
             model_verdict = "stop" if scores.get("stop", 0.0) >= threshold.get("stop", 0.5) else "caution"
@@ -170,9 +175,8 @@ class Checker:
         if verdict == "ok":
             return verdict, [], scores
         have = {f.category for f in findings}
-        categories = [
-            c for c in head.labels if c in self.rules.model_rules and scores[c] >= threshold[c] and c not in have
-        ]
+        bar = extra if have else threshold
+        categories = [c for c in head.labels if c in self.rules.model_rules and scores[c] >= bar[c] and c not in have]
         if not have and not categories:
             candidates = [c for c in head.labels if c in self.rules.model_rules]
             if candidates:
@@ -210,6 +214,7 @@ def _strongest_per_category(findings: list[Finding]) -> list[Finding]:
     return list(best.values())
 
 
+_HAS_WORDS = re.compile(r"[a-z]{2,}")
 _SENTENCE = re.compile(r"[^.!?\n]+[.!?]*")
 
 

@@ -133,32 +133,40 @@ def choose_thresholds(
         v = verdicts(t_risky, t_s)
         stop_recall = float(np.mean(v[is_stop] == 2)) if is_stop.any() else 1.0
         accuracy = float(np.mean(v == gold_rank))
-        score = accuracy - 3.0 * max(0.0, 0.96 - stop_recall)
+        score = accuracy - 1.5 * max(0.0, 0.95 - stop_recall)
         if best_s is None or score > best_s[0]:
             best_s = (score, float(t_s))
     assert best_s is not None
     t_stop = best_s[1]
     thresholds = np.full(len(labels), 0.5, np.float32)
+    extra = np.full(len(labels), 0.9, np.float32)
     thresholds[labels.index("risky")] = t_risky
     thresholds[labels.index("stop")] = t_stop
     final = verdicts(t_risky, t_stop)
     flagged = final > 0
+    rule_has = np.array([bool(c) for c in rules.categories])
     report: dict[str, float] = {}
     for j, label in enumerate(labels):
         if label in ("risky", "stop"):
             continue
         truth = np.array([label in d.categories for d in drafts])
         from_rules = np.array([label in c for c in rules.categories])
-        best_f = (-1.0, 0.5)
+        best_f = (-1.0, 0.5, 0.9)
+        # Two thresholds: one when no rule named a category, a stricter one alongside rules.
         for t in grid:
-            pred = flagged & (from_rules | (probs[:, j] >= t))
-            tp = float(np.sum(pred & truth))
-            fp = float(np.sum(pred & ~truth))
-            fn = float(np.sum(~pred & truth))
-            f1 = 2 * tp / (2 * tp + fp + fn) if tp else 0.0
-            if f1 > best_f[0]:
-                best_f = (f1, float(t))
+            for t_x in grid[::3]:
+                if t_x < t:
+                    continue
+                above = np.where(rule_has, probs[:, j] >= t_x, probs[:, j] >= t)
+                pred = flagged & (from_rules | above)
+                tp = float(np.sum(pred & truth))
+                fp = float(np.sum(pred & ~truth))
+                fn = float(np.sum(~pred & truth))
+                f1 = 2 * tp / (2 * tp + fp + fn) if tp else 0.0
+                if f1 > best_f[0]:
+                    best_f = (f1, float(t), float(t_x))
         thresholds[j] = best_f[1]
+        extra[j] = best_f[2]
         report[f"f1_{label}"] = round(best_f[0], 3)
     report["missed_risk"] = round(float(np.mean(final[is_risky] == 0)), 4)
     report["false_alarm"] = round(float(np.mean(final[~is_risky] > 0)), 4)
@@ -166,7 +174,7 @@ def choose_thresholds(
     report["verdict_accuracy"] = round(float(np.mean(final == gold_rank)), 4)
     cat_f1 = [v for k, v in report.items() if k.startswith("f1_")]
     report["macro_f1"] = round(float(np.mean(cat_f1)), 4) if cat_f1 else 0.0
-    return thresholds, report
+    return np.concatenate([thresholds, extra]), report
 
 
 def question_corpus(knowledge: Knowledge, training: TrainingSet) -> tuple[list[str], list[str]]:
