@@ -102,20 +102,15 @@ class DeliveryWorker:
         self.member_id = member_id
 
     async def run_once(self) -> WorkerStats:
-        """One pass: recover stale claims, then claim and deliver what is due."""
-        now = self.clock.now()
-        released, interrupted = self.outbox.recover_stale(now, self.lease)
-        if released or interrupted:
-            log.warning("recovered stale rows: released=%s interrupted=%s", released, interrupted)
+        """One pass: recover stale claims, then claim and deliver what is due.
+
+        Database work runs in threads so a busy outbox never stalls the event
+        loop that also answers Slack and Teams requests.
+        """
         stats = WorkerStats()
-        rows = self.outbox.claim_due(
-            self.worker_id, now, platforms=self.senders, limit=self.batch, member_id=self.member_id
-        )
-        stats.claimed = len(rows)
+        rows, members = await asyncio.to_thread(self._claim, stats)
         if not rows:
             return stats
-        members = {m.id: m for m in self._members({r.member_id for r in rows if r.member_id})}
-        rows = self._fold_overdue(rows, members, now, stats)
         gate = asyncio.Semaphore(self.concurrency)
 
         async def deliver(row: OutboxRow) -> None:
@@ -124,6 +119,20 @@ class DeliveryWorker:
 
         await asyncio.gather(*(deliver(r) for r in rows))
         return stats
+
+    def _claim(self, stats: WorkerStats) -> tuple[list[OutboxRow], dict[int, Member]]:
+        now = self.clock.now()
+        released, interrupted = self.outbox.recover_stale(now, self.lease)
+        if released or interrupted:
+            log.warning("recovered stale rows: released=%s interrupted=%s", released, interrupted)
+        rows = self.outbox.claim_due(
+            self.worker_id, now, platforms=self.senders, limit=self.batch, member_id=self.member_id
+        )
+        stats.claimed = len(rows)
+        if not rows:
+            return [], {}
+        members = {m.id: m for m in self._members({r.member_id for r in rows if r.member_id})}
+        return self._fold_overdue(rows, members, now, stats), members
 
     async def drain(self, max_passes: int = 1000) -> WorkerStats:
         """Run passes until nothing due is left (tests and `coach worker --once`)."""
@@ -187,6 +196,21 @@ class DeliveryWorker:
         return keep
 
     async def _deliver(self, row: OutboxRow, member: Member | None) -> str:
+        prepared = await asyncio.to_thread(self._prepare, row, member)
+        if isinstance(prepared, str):
+            return prepared
+        try:
+            outcome = await self.senders[row.platform].send(prepared)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # a sender bug must not stop the worker: treat as a retry
+            log.warning("sender raised %s for outbox row %s", type(exc).__name__, row.id)
+            outcome = SendOutcome.retry(f"{type(exc).__name__}: {str(exc)[:200]}")
+        assert member is not None
+        return await asyncio.to_thread(self._record, row, member, outcome)
+
+    def _prepare(self, row: OutboxRow, member: Member | None) -> Delivery | str:
+        """Checks before sending; an outcome string when the row is settled without sending."""
         now = self.clock.now()
         if member is None:
             self.outbox.mark_failed(row.id, self.worker_id, "the member no longer exists")
@@ -198,22 +222,13 @@ class DeliveryWorker:
         if hold is not None and hold > now:
             self.outbox.release(row.id, self.worker_id, hold, "held for quiet hours or away time")
             return "held"
-        sender = self.senders[row.platform]
         conversation_id, route = self._route(member.id)
-        delivery = Delivery(
+        if not self.outbox.begin_send(row.id, self.worker_id, now):
+            return "lost-claim"
+        return Delivery(
             outbox_id=row.id, idempotency_key=row.idempotency_key, platform=row.platform,
             user_id=member.user_id, conversation_id=conversation_id, route=route, reply=row.reply,
         )
-        if not self.outbox.begin_send(row.id, self.worker_id, now):
-            return "lost-claim"
-        try:
-            outcome = await sender.send(delivery)
-        except asyncio.CancelledError:
-            raise
-        except Exception as exc:  # a sender bug must not stop the worker: treat as a retry
-            log.warning("sender raised %s for outbox row %s", type(exc).__name__, row.id)
-            outcome = SendOutcome.retry(f"{type(exc).__name__}: {str(exc)[:200]}")
-        return self._record(row, member, outcome)
 
     def _record(self, row: OutboxRow, member: Member, outcome: SendOutcome) -> str:
         now = self.clock.now()
