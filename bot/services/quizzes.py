@@ -194,7 +194,8 @@ class QuizService:
         return handler(turn, action, value)
 
     def start_action(self, turn: Turn, action: str, value: str) -> list[Reply]:
-        category = self.bank.find_category(value) if value.strip() else None
+        # The value may say where the press came from (e.g. "nudge"); only a category id narrows the quiz.
+        category = value if value in self.bank.categories else None
         return self._start_or_offer(turn, category)
 
     def category_action(self, turn: Turn, action: str, value: str) -> list[Reply]:

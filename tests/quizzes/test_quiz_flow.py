@@ -21,7 +21,7 @@ from tests.quizzes.support import (
     plain,
     value_for,
 )
-from tests.support.chat import all_text, press, say
+from tests.support.chat import press, say
 
 
 def test_a_quiz_asks_one_question_at_a_time_and_ends_with_a_summary(coach: Coach) -> None:

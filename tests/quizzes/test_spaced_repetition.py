@@ -10,7 +10,7 @@ from bot.quizbank import Option, QuizBank, Scenario
 from bot.services.quizzes import BOX_INTERVALS, pick_scenarios, reschedule_at
 from bot.storage.quizzes import ScheduleEntry
 from tests.quizzes.support import plain, repo, take_quiz
-from tests.support.chat import all_text, say
+from tests.support.chat import say
 
 NOW = datetime(2026, 11, 18, 10, 0, tzinfo=UTC)
 
