@@ -98,6 +98,8 @@ Feature = Callable[[Coach], None]
 
 # Modules with an `install(coach)` function; each registers its commands and actions.
 FEATURE_MODULES: list[str] = [
+    "bot.services.drafts",
+    "bot.services.answers",
     "bot.services.reminders",
     "bot.services.broadcasts",
     "bot.services.quizzes",

@@ -372,7 +372,7 @@ def _register_builtin_sections() -> None:
 
 
 # Modules whose import registers a section. Add yours here.
-BUILTIN_SECTION_MODULES: list[str] = ["bot.reminders_kb", "bot.quizbank"]
+BUILTIN_SECTION_MODULES: list[str] = ["bot.kb_sections", "bot.reminders_kb", "bot.quizbank"]
 
 
 class KnowledgeStore:

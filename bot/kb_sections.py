@@ -8,7 +8,6 @@ faq.topic, rule.topic) are resolved after everything has loaded.
 from __future__ import annotations
 
 import hashlib
-import json
 import re
 from dataclasses import dataclass, field
 from datetime import date
@@ -144,25 +143,42 @@ class TrainingQuestion:
     topic: str
 
 
-@dataclass(frozen=True)
 class TrainingSet:
-    drafts: tuple[TrainingDraft, ...]
-    questions: tuple[TrainingQuestion, ...]
+    """The labelled drafts and questions under training/.
+
+    Only the model-training and validation commands read these, so they are
+    parsed on first use rather than at every start-up; `digest` fingerprints the
+    files so a stale model can be spotted without parsing them.
+    """
+
+    def __init__(self, root: Path, paths: tuple[Path, ...], vocabulary: Vocabulary):
+        self.root = root
+        self.paths = paths
+        self.vocabulary = vocabulary
+        h = hashlib.sha256()
+        for path in paths:
+            h.update(str(path.relative_to(root)).encode() + b"\0" + path.read_bytes() + b"\0")
+        self.digest = h.hexdigest()[:20]
+        self._parsed: tuple[tuple[TrainingDraft, ...], tuple[TrainingQuestion, ...], list[str]] | None = None
+
+    def _parse(self) -> tuple[tuple[TrainingDraft, ...], tuple[TrainingQuestion, ...], list[str]]:
+        if self._parsed is None:
+            problems = Problems(self.root)
+            drafts, questions = _parse_training(Files(self.root, problems), self.vocabulary, problems)
+            self._parsed = (drafts, questions, problems.items)
+        return self._parsed
 
     @property
-    def digest(self) -> str:
-        """A fingerprint of what a model learns from, to spot a stale model."""
-        return training_digest(self.drafts, self.questions)
+    def problems(self) -> list[str]:
+        return list(self._parse()[2])
 
+    @property
+    def drafts(self) -> tuple[TrainingDraft, ...]:
+        return self._parse()[0]
 
-def training_digest(drafts: tuple[TrainingDraft, ...], questions: tuple[TrainingQuestion, ...]) -> str:
-    h = hashlib.sha256()
-    for d in drafts:
-        h.update(json.dumps([d.text, d.verdict, sorted(d.categories), d.pre_election, d.account]).encode())
-    h.update(b"|questions|")
-    for q in questions:
-        h.update(json.dumps([q.question, q.topic]).encode())
-    return h.hexdigest()[:20]
+    @property
+    def questions(self) -> tuple[TrainingQuestion, ...]:
+        return self._parse()[1]
 
 
 # -- helpers --------------------------------------------------------------
@@ -376,6 +392,13 @@ def _check_ids_across_sections(knowledge: Knowledge, problems: Problems) -> None
 
 # -- training data -----------------------------------------------------------
 def load_training(files: Files, vocabulary: Vocabulary, problems: Problems) -> TrainingSet:
+    paths = tuple(sorted(p for p in (files.root / "training").glob("*.yaml") if p.is_file()))
+    return TrainingSet(files.root, paths, vocabulary)
+
+
+def _parse_training(
+    files: Files, vocabulary: Vocabulary, problems: Problems
+) -> tuple[tuple[TrainingDraft, ...], tuple[TrainingQuestion, ...]]:
     drafts: list[TrainingDraft] = []
     questions: list[TrainingQuestion] = []
     seen: dict[str, str] = {}
@@ -397,7 +420,7 @@ def load_training(files: Files, vocabulary: Vocabulary, problems: Problems) -> T
                 topic = check_category(node, file, problems, vocabulary, key="topic")
                 if ident and question and topic:
                     questions.append(TrainingQuestion(ident, question, topic))
-    return TrainingSet(tuple(drafts), tuple(questions))
+    return tuple(drafts), tuple(questions)
 
 
 def _training_draft(

@@ -77,6 +77,10 @@ def _count(value: Any) -> int:
 def _validate(args: argparse.Namespace) -> int:
     root = _root(args.dir)
     knowledge = load_knowledge(root)  # KnowledgeError: the CLI prints every problem and exits 1
+    # Training data is only parsed when needed (it is not used at run time), so check it here.
+    problems = knowledge.section("training").problems
+    if problems:
+        raise KnowledgeError(problems)
     problems = model_problems(knowledge)
     for problem in problems:
         print(problem)
@@ -117,6 +121,9 @@ def _train(args: argparse.Namespace) -> int:
 
     root = _root(args.dir)
     knowledge = load_knowledge(root)
+    problems = knowledge.section("training").problems
+    if problems:
+        raise KnowledgeError(problems)
     model = train(knowledge, now=datetime.now(timezone.utc))
     target = root / MODEL_DIR
     save_model(target, model)

@@ -14,6 +14,7 @@ from typing import Any
 from ..kb_sections import Rule, Topic
 from .detectors import DetectorCache
 from .model import Model, draft_features
+from .prefilter import may_match, pattern_prefixes, word_prefixes
 from .text import NormText, normalise
 
 MAX_CHARS = 5000
@@ -78,9 +79,38 @@ class Assessment:
         }
 
 
+Guarded = tuple[tuple[re.Pattern[str], "frozenset[str] | None"], ...]
+
+
+@dataclass(frozen=True)
+class _Compiled:
+    """A rule with, for each pattern, the word prefixes a match must start with."""
+
+    rule: Rule
+    patterns: Guarded
+    also: Guarded
+    unless: Guarded
+
+    @classmethod
+    def of(cls, rule: Rule) -> _Compiled:
+        def guard(patterns: tuple[re.Pattern[str], ...]) -> Guarded:
+            return tuple((p, pattern_prefixes(p)) for p in patterns)
+
+        return cls(rule, guard(rule.patterns), guard(rule.also), guard(rule.unless))
+
+
+def _search(guarded: Guarded, view: str, present: frozenset[str]) -> re.Match[str] | None:
+    for pattern, prefixes in guarded:
+        if may_match(prefixes, present):
+            m = pattern.search(view)
+            if m:
+                return m
+    return None
+
+
 @dataclass
 class _Ruleset:
-    rules: tuple[Rule, ...]
+    rules: tuple[_Compiled, ...]
     model_rules: dict[str, Rule]  # category -> the rule that words model findings
 
 
@@ -90,7 +120,7 @@ class Checker:
     def __init__(self, rules: tuple[Rule, ...], topics: dict[str, Topic], model: Model | None):
         self.topics = topics
         self.model = model
-        plain = tuple(r for r in rules if r.detector != "model")
+        plain = tuple(_Compiled.of(r) for r in rules if r.detector != "model")
         self.rules = _Ruleset(plain, {r.category: r for r in rules if r.detector == "model"})
 
     def check(self, text: str, context: CheckContext | None = None) -> Assessment:
@@ -109,7 +139,7 @@ class Checker:
         scores: dict[str, float] = {}
         # The model judges words; a draft of only emoji or symbols is left to the rules.
         if self.model is not None and _HAS_WORDS.search(norm.words):
-            verdict, extra, scores = self._model_findings(norm, context, findings, verdict)
+            verdict, extra, scores = self._model_findings(norm, context, findings, verdict, cache)
             findings += extra
         if verdict == "ok":
             findings = []
@@ -121,15 +151,17 @@ class Checker:
     def _rule_findings(self, norm: NormText, cache: DetectorCache, context: CheckContext) -> list[Finding]:
         findings: list[Finding] = []
         seen: set[tuple[str, str]] = set()
-        for rule in self.rules.rules:
+        present = word_prefixes(norm.words)
+        for compiled in self.rules.rules:
+            rule = compiled.rule
             if not rule.when.holds(context.pre_election, context.account):
                 continue
-            span = _first_match(rule, norm, cache)
+            span = _first_match(compiled, norm, cache, present)
             if span is None:
                 continue
-            if rule.also and not any(p.search(norm.words) for p in rule.also):
+            if compiled.also and _search(compiled.also, norm.words, present) is None:
                 continue
-            if any(p.search(norm.words) for p in rule.unless):
+            if _search(compiled.unless, norm.words, present) is not None:
                 continue
             key = (rule.category, rule.id)
             if key in seen:
@@ -156,11 +188,11 @@ class Checker:
 
     # -- the model -------------------------------------------------------------
     def _model_findings(
-        self, norm: NormText, context: CheckContext, findings: list[Finding], verdict: str
+        self, norm: NormText, context: CheckContext, findings: list[Finding], verdict: str, cache: DetectorCache
     ) -> tuple[str, list[Finding], dict[str, float]]:
         assert self.model is not None
         head = self.model.drafts
-        feats = draft_features(norm, context.pre_election, context.account)
+        feats = draft_features(norm, context.pre_election, context.account, cache)
         probs = head.scores(feats)
         scores = {label: float(p) for label, p in zip(head.labels, probs)}
         threshold = dict(zip(head.labels, head.thresholds.tolist()))
@@ -190,18 +222,18 @@ class Checker:
         return verdict, extra, scores
 
 
-def _first_match(rule: Rule, norm: NormText, cache: DetectorCache) -> tuple[int, int] | None:
+def _first_match(
+    compiled: _Compiled, norm: NormText, cache: DetectorCache, present: frozenset[str]
+) -> tuple[int, int] | None:
+    rule = compiled.rule
     if rule.detector:
         hits = cache.hits(rule.detector)
         if hits:
             return hits[0].start, hits[0].end
         if not rule.patterns:
             return None
-    for pattern in rule.patterns:
-        m = pattern.search(norm.words)
-        if m:
-            return m.start(), m.end()
-    return None
+    m = _search(compiled.patterns, norm.words, present)
+    return (m.start(), m.end()) if m else None
 
 
 def _strongest_per_category(findings: list[Finding]) -> list[Finding]:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import re
+from functools import lru_cache
 import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
@@ -40,7 +41,9 @@ def _emoji(text: str) -> list[str]:
     return [ch for ch in text if ord(ch) > 0x2000 and unicodedata.category(ch) in ("So", "Sk", "Sm")]
 
 
-def draft_features(norm: NormText, pre_election: bool = False, account: str = "personal") -> list[str]:
+def draft_features(
+    norm: NormText, pre_election: bool = False, account: str = "personal", detected: Any = None
+) -> list[str]:
     """The feature strings of one draft (duplicates removed later)."""
     words = [w.strip("'") for w in _WORD.findall(norm.words)]
     words = [w for w in words if w]
@@ -55,7 +58,7 @@ def draft_features(norm: NormText, pre_election: bool = False, account: str = "p
         feats.append("x:pre_election")
     feats.append(f"x:account={account}")
     for name in _SHAPE_DETECTORS:
-        if DETECTORS[name](norm):
+        if (detected.hits(name) if detected is not None else DETECTORS[name](norm)):
             feats.append(f"d:{name}")
     if "?" in norm.plain:
         feats.append("x:question")
@@ -83,6 +86,7 @@ def question_features(text: str) -> list[str]:
 _SUFFIXES = ("ations", "ation", "ments", "ment", "ings", "ing", "ers", "ies", "ied", "ed", "es", "er", "ly", "s")
 
 
+@lru_cache(maxsize=20000)
 def stem(word: str) -> str:
     """A light English stemmer: enough to match 'sharing' with 'share'."""
     for suffix in _SUFFIXES:
