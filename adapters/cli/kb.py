@@ -10,7 +10,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from bot.checker.model import MODEL_DIR, load_model
+from bot.checker.model import MODEL_DIR, load_model, rules_digest
 from bot.config import Settings
 from bot.errors import KnowledgeError
 from bot.guidance import Knowledge, load_knowledge
@@ -51,8 +51,8 @@ def model_problems(knowledge: Knowledge) -> list[str]:
     if model is None:
         return [f"{where}: the model files are incomplete; run 'coach kb train'"]
     digest = knowledge.section("training").digest
-    if model.is_stale(digest):
-        return [f"{where}: the model is stale (the training data or features changed since it was trained); run 'coach kb train'"]
+    if model.is_stale(digest, rules_digest(knowledge.section("rules"))):
+        return [f"{where}: the model is stale (the training data, rules or features changed since it was trained); run 'coach kb train'"]
     return []
 
 

@@ -192,7 +192,7 @@ class Checker:
     ) -> tuple[str, list[Finding], dict[str, float]]:
         assert self.model is not None
         head = self.model.drafts
-        feats = draft_features(norm, context.pre_election, context.account, cache)
+        feats = draft_features(norm, context.pre_election, context.account, cache, findings)
         probs = head.scores(feats)
         scores = {label: float(p) for label, p in zip(head.labels, probs)}
         threshold = dict(zip(head.labels, head.thresholds.tolist()))

@@ -24,7 +24,7 @@ from .detectors import DETECTORS
 from .text import NormText, normalise
 
 # Bump when features change: a model trained with other features is stale.
-FEATURE_VERSION = 4
+FEATURE_VERSION = 5
 MODEL_DIR = "model"
 WEIGHTS_FILE = "weights.npz"
 META_FILE = "meta.json"
@@ -42,9 +42,17 @@ def _emoji(text: str) -> list[str]:
 
 
 def draft_features(
-    norm: NormText, pre_election: bool = False, account: str = "personal", detected: Any = None
+    norm: NormText,
+    pre_election: bool = False,
+    account: str = "personal",
+    detected: Any = None,
+    rule_hits: Any = (),
 ) -> list[str]:
-    """The feature strings of one draft (duplicates removed later)."""
+    """The feature strings of one draft (duplicates removed later).
+
+    `rule_hits` are the rule findings for the draft, so the model learns how far
+    to trust each rule and what the rules miss.
+    """
     words = [w.strip("'") for w in _WORD.findall(norm.words)]
     words = [w for w in words if w]
     feats = [f"w:{w}" for w in words]
@@ -62,6 +70,8 @@ def draft_features(
             feats.append(f"d:{name}")
     if "?" in norm.plain:
         feats.append("x:question")
+    for hit in rule_hits:
+        feats += [f"r:{hit.category}", f"r:{hit.category}:{hit.severity}", f"rid:{hit.rule}"]
     if not words:
         feats.append("x:empty")
     return feats
@@ -209,7 +219,7 @@ def build_vocab(docs: list[list[str]], min_df: int = 2) -> dict[str, int]:
     for feats in docs:
         for f in set(feats):
             df[f] = df.get(f, 0) + 1
-    kept = sorted(f for f, c in df.items() if c >= min_df or f.startswith(("x:", "d:")))
+    kept = sorted(f for f, c in df.items() if c >= min_df or f.startswith(("x:", "d:", "r:", "rid:")))
     return {f: i for i, f in enumerate(kept)}
 
 
@@ -250,7 +260,9 @@ class Model:
     def digest(self) -> str:
         return str(self.meta.get("training_digest", ""))
 
-    def is_stale(self, digest: str) -> bool:
+    def is_stale(self, digest: str, rules_digest: str | None = None) -> bool:
+        if rules_digest is not None and self.meta.get("rules_digest") != rules_digest:
+            return True
         return self.digest != digest or self.meta.get("feature_version") != FEATURE_VERSION
 
 
@@ -295,3 +307,15 @@ def load_model(directory: Path) -> Model | None:
     if "drafts" not in heads:
         return None
     return Model(heads["drafts"], heads.get("questions"), meta)
+
+
+def rules_digest(rules: Any) -> str:
+    """A fingerprint of the rules, whose findings are model features."""
+    import hashlib
+
+    h = hashlib.sha256()
+    for rule in rules:
+        parts = [rule.id, rule.category, rule.severity, rule.detector, str(rule.when)]
+        parts += [p.pattern for p in rule.patterns + rule.also + rule.unless]
+        h.update("\0".join(parts).encode() + b"\1")
+    return h.hexdigest()[:20]

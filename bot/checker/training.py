@@ -27,6 +27,7 @@ from .model import (
     draft_features,
     fit_logistic,
     question_features,
+    rules_digest,
     sigmoid,
 )
 from .text import normalise
@@ -89,15 +90,17 @@ def _oof_probs(docs: list[list[str]], y: np.ndarray, labels: list[str], s: Setti
 class RuleView:
     verdict: list[str]
     categories: list[set[str]]
+    findings: list[tuple[Any, ...]]
 
 
 def rule_view(checker: Checker, drafts: tuple[TrainingDraft, ...]) -> RuleView:
-    verdicts, cats = [], []
+    verdicts, cats, findings = [], [], []
     for d in drafts:
         a = checker.check(d.text, CheckContext(pre_election=d.pre_election, account=d.account))
         verdicts.append(a.verdict)
         cats.append(set(a.categories))
-    return RuleView(verdicts, cats)
+        findings.append(a.findings)
+    return RuleView(verdicts, cats, findings)
 
 
 def choose_thresholds(
@@ -203,12 +206,16 @@ def train(knowledge: Knowledge, *, now: datetime, settings: Settings | None = No
 
         raise KnowledgeError([f"{knowledge.root / 'training'}:0: need at least 20 labelled drafts to train (found {len(drafts)})"])
     labels = draft_labels(list(knowledge.vocabulary.risk))
-    docs = [draft_features(normalise(d.text), d.pre_election, d.account) for d in drafts]
+    rules_only = Checker(knowledge.section("rules"), knowledge.section("topics"), None)
+    view = rule_view(rules_only, drafts)
+    docs = [
+        draft_features(normalise(d.text), d.pre_election, d.account, rule_hits=hits)
+        for d, hits in zip(drafts, view.findings)
+    ]
     y = _targets(drafts, labels)
     log.info("training on %s drafts, %s labels", len(drafts), len(labels))
     probs = _oof_probs(docs, y, labels, s)
-    rules_only = Checker(knowledge.section("rules"), knowledge.section("topics"), None)
-    thresholds, report = choose_thresholds(probs, drafts, labels, rule_view(rules_only, drafts))
+    thresholds, report = choose_thresholds(probs, drafts, labels, view)
     head = _fit_head(docs, y, labels, s)
     head.thresholds = thresholds
 
@@ -223,6 +230,7 @@ def train(knowledge: Knowledge, *, now: datetime, settings: Settings | None = No
     meta: dict[str, Any] = {
         "feature_version": FEATURE_VERSION,
         "training_digest": training.digest,
+        "rules_digest": rules_digest(knowledge.section("rules")),
         "trained_at": now.isoformat(timespec="seconds"),
         "drafts": len(drafts),
         "questions": len(training.questions),
