@@ -12,8 +12,6 @@ import re
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-import dateparser
-
 from ..clock import UTC
 from ..errors import BadInput
 from ..replies import Choice, Choices, Fact, Facts, Heading, Link, Paragraph, Part, Reply
@@ -135,6 +133,8 @@ def parse_send_time(text: str, now: datetime, tz: ZoneInfo) -> datetime:
     cleaned = text.strip().lower()
     if cleaned in NOW_WORDS:
         return now
+    import dateparser  # slow to import; only officers scheduling a broadcast need it
+
     local_now = now.astimezone(tz).replace(tzinfo=None)
     parsed = dateparser.parse(
         text,

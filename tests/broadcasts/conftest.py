@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -85,6 +85,8 @@ def council(coach: Coach, clock: FixedClock) -> Council:
 
 
 @pytest.fixture
-def council_on(make_coach: Callable[..., Coach], clock: FixedClock, db_url: str) -> Council:
+def council_on(make_coach: Callable[..., Coach], clock: FixedClock, db_url: str) -> Iterator[Council]:
     """The same, on each database backend."""
-    return populate(make_coach(db_url), clock)
+    coach = make_coach(db_url)
+    yield populate(coach, clock)
+    coach.engine.dispose()  # before the test database is dropped

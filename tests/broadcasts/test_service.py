@@ -162,7 +162,8 @@ async def test_unreachable_recipients_are_recorded_with_the_reason(council: Coun
     assert sorted(d.user_id for d in council.sender.delivered) == ["alice", "bob"]
 
 
-async def test_acknowledgements_are_recorded_once(council: Council) -> None:
+async def test_acknowledgements_are_recorded_once(council_on: Council) -> None:
+    council = council_on
     svc = council.service
     b = svc.create(council.officer, "T", "Body", ["planning-committee"], requires_ack=True)
     await council.worker().drain()
@@ -181,7 +182,8 @@ async def test_acknowledgements_are_recorded_once(council: Council) -> None:
     assert [r.acknowledged_at for r in report.recipients if r.ref == "console:alice"] == [first.at]
 
 
-async def test_scheduled_follow_ups_go_only_to_those_who_have_not_confirmed(council: Council) -> None:
+async def test_scheduled_follow_ups_go_only_to_those_who_have_not_confirmed(council_on: Council) -> None:
+    council = council_on
     svc = council.service
     send_at = council.clock.now() + timedelta(hours=1)
     b = svc.create(council.officer, "T", "Body", ["planning-committee"], send_at=send_at, requires_ack=True,
@@ -224,7 +226,8 @@ async def test_manual_follow_up_and_its_audit(council: Council) -> None:
         svc.create(council.officer, "T", "Body", follow_up_days=3)  # a follow-up needs Got it
 
 
-async def test_cancel_stops_what_has_not_gone(council: Council) -> None:
+async def test_cancel_stops_what_has_not_gone(council_on: Council) -> None:
+    council = council_on
     svc = council.service
     b = svc.create(council.officer, "T", "Body", ["planning-committee"])
     later = svc.create(council.officer, "Later", "Body", send_at=council.clock.now() + timedelta(days=1))
@@ -243,7 +246,8 @@ async def test_cancel_stops_what_has_not_gone(council: Council) -> None:
         svc.cancel(council.officer, 999)
 
 
-async def test_report_counts_and_csv(council: Council) -> None:
+async def test_report_counts_and_csv(council_on: Council) -> None:
+    council = council_on
     svc = council.service
     b = svc.create(council.officer, "T", "Body", requires_ack=True)
     council.sender.script[f"broadcast:{b.id}:{council.people['carol'].id}"] = [SendOutcome.failed("invalid_blocks")]
