@@ -71,8 +71,11 @@ def http_status(error: BaseException) -> int | None:
     return int(status) if isinstance(status, int) else None
 
 
-async def send_reply(turn_context: TurnContext, reply: Reply, outgoing: list[Activity] | None = None) -> None:
-    """Post a reply's activities; if Teams refuses a card, post the reply as plain text instead."""
+async def send_reply(turn_context: TurnContext, reply: Reply, outgoing: list[Activity] | None = None) -> bool:
+    """Post a reply's activities; if Teams refuses a card, post the whole reply as plain text instead.
+
+    Returns True when it fell back to plain text (so nothing more of this reply should follow).
+    """
     if outgoing is None:
         outgoing = render.activities(reply, use_cards=render.supports_cards(turn_context.activity.channel_id))
     for activity in outgoing:
@@ -85,7 +88,8 @@ async def send_reply(turn_context: TurnContext, reply: Reply, outgoing: list[Act
             log.warning("teams: card refused (status %s); sending plain text", http_status(exc))
             for plain in render.activities(reply, use_cards=False):
                 await turn_context.send_activity(plain)
-            return
+            return True
+    return False
 
 
 class CoachBot(ActivityHandler):

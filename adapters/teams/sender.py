@@ -4,8 +4,9 @@ Pacing follows the Bot Framework limits for Teams: per bot per conversation
 7 messages a second, 8 in 2 s, 60 in 30 s and 1,800 an hour; per app per
 tenant 50 requests a second in all. We stay well inside them (a burst of 3 then
 1 a second per conversation, 30 a second overall, leaving room for live
-replies). A 429 pauses every send for its Retry-After and is reported as a
-rate-limited retry; 403 and 404 mean the member cannot be reached (app
+replies). A 429 is reported as a rate-limited retry and pauses every send for
+its Retry-After: a short pause is waited out in place, a long one is reported
+to the outbox as a retry so the worker is not held; 403 and 404 mean the member cannot be reached (app
 uninstalled or blocked, member left, conversation gone) and are not retried.
 """
 
@@ -16,7 +17,7 @@ import email.utils
 import logging
 import time
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, Mapping
 from datetime import datetime, timezone
 
 from aiolimiter import AsyncLimiter
@@ -27,10 +28,10 @@ from msrest.exceptions import ClientRequestError, HttpOperationError
 
 from bot.coach import Coach
 from bot.ports import Delivery, SendOutcome
-from bot.replies import Reply
 
 from . import inbound, render
 from .bot import http_status, send_reply
+from .settings import TeamsSettings, is_disabled, is_loopback_url
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +40,17 @@ CONVERSATION_LIMITS = ((3.0, 3.0), (1800.0, 3600.0))  # (messages, seconds): bur
 DEFAULT_RETRY_AFTER = 5.0
 MAX_TRACKED_CONVERSATIONS = 5_000
 SEND_TIMEOUT_SECONDS = 30
+MAX_INLINE_WAIT = 10.0  # seconds of a 429 pause a send waits out rather than handing back to the outbox
+
+
+def sender_from_env(env: Mapping[str, str], coach: Coach | None = None) -> TeamsSender | None:
+    """The outbox's Teams sender, unless Teams is turned off (COACH_TEAMS_ENABLED=false)."""
+    if is_disabled(env):
+        return None
+    from .server import make_adapter  # the server module imports this one
+
+    settings = TeamsSettings.from_env(env)
+    return TeamsSender(make_adapter(settings), settings.app_id, coach=coach)
 
 
 class TeamsSender:
@@ -55,6 +67,8 @@ class TeamsSender:
         global_per_second: float = GLOBAL_PER_SECOND,
         conversation_limits: tuple[tuple[float, float], ...] = CONVERSATION_LIMITS,
         monotonic: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        max_wait: float = MAX_INLINE_WAIT,
     ):
         self.adapter = adapter
         self.app_id = app_id
@@ -63,7 +77,10 @@ class TeamsSender:
         self._conversation_limits = conversation_limits
         self._limiters: OrderedDict[str, list[AsyncLimiter]] = OrderedDict()
         self._monotonic = monotonic
+        self._sleep = sleep
+        self._max_wait = max_wait
         self._paused_until = 0.0
+        self._parts_done: OrderedDict[str, int] = OrderedDict()  # idempotency key -> parts already posted
 
     async def send(self, delivery: Delivery) -> SendOutcome:
         if not delivery.route:
@@ -72,16 +89,21 @@ class TeamsSender:
             reference = inbound.from_json(delivery.route)
         except ValueError as exc:
             return SendOutcome.failed(str(exc))
+        if not self.app_id and not is_loopback_url(reference.service_url or ""):
+            # Without credentials Teams would refuse us; the operator can fix the settings and the row waits.
+            return SendOutcome.retry("Teams authentication is off (no MicrosoftAppId), so Teams cannot be reached")
         pause = self._paused_until - self._monotonic()
-        if pause > 0:
+        if pause > self._max_wait:
             return SendOutcome.retry("Teams asked us to slow down (429)", retry_after=pause, rate_limited=True)
+        if pause > 0:
+            await self._sleep(pause)
         conversation_id = reference.conversation.id or ""
         if not conversation_id and (reference.user is None or not reference.user.id):
             return SendOutcome.failed("the stored address has neither a conversation nor a member")
         await self._pace(conversation_id or f"new:{getattr(reference.user, 'id', '')}")
         try:
             if conversation_id:
-                await self._continue(reference, delivery.reply)
+                await self._continue(reference, delivery)
             else:
                 await self._open_personal_chat(reference, delivery)
         except HttpOperationError as exc:
@@ -94,7 +116,7 @@ class TeamsSender:
         return SendOutcome.sent()
 
     # -- sending -------------------------------------------------------------------
-    async def _continue(self, reference: ConversationReference, reply: Reply) -> None:
+    async def _continue(self, reference: ConversationReference, delivery: Delivery) -> None:
         failures: list[BaseException] = []
 
         async def post(turn_context: TurnContext) -> None:
@@ -102,7 +124,7 @@ class TeamsSender:
             # would otherwise swallow them (and try to apologise to the member).
             try:
                 _no_client_retries(turn_context)
-                await send_reply(turn_context, reply)
+                await self._post(turn_context, delivery)
             except Exception as exc:
                 failures.append(exc)
 
@@ -137,7 +159,7 @@ class TeamsSender:
                         service_url=seed.service_url,
                     )
                 )
-                await send_reply(turn_context, delivery.reply)
+                await self._post(turn_context, delivery)
             except Exception as exc:
                 failures.append(exc)
 
@@ -148,6 +170,24 @@ class TeamsSender:
             await asyncio.to_thread(self._keep, delivery.user_id, opened[0])
         if failures:
             raise failures[0]
+
+    async def _post(self, turn_context: TurnContext, delivery: Delivery) -> None:
+        """Post the reply's messages, skipping any a failed earlier try already delivered.
+
+        A long reply is several messages; after a 429 half-way, the retry resumes at the
+        first part not yet delivered instead of repeating the ones members already have.
+        """
+        reply = delivery.reply
+        outgoing = render.activities(reply, use_cards=render.supports_cards(turn_context.activity.channel_id))
+        done = self._parts_done.get(delivery.idempotency_key, 0)
+        for index in range(done, len(outgoing)):
+            if len(outgoing) > 1:
+                self._parts_done[delivery.idempotency_key] = index
+            if await send_reply(turn_context, reply, [outgoing[index]]):
+                break  # Teams refused the card and the whole reply went as plain text
+        self._parts_done.pop(delivery.idempotency_key, None)
+        while len(self._parts_done) > MAX_TRACKED_CONVERSATIONS:
+            self._parts_done.popitem(last=False)
 
     def _keep(self, user_id: str, reference: ConversationReference) -> None:
         assert self.coach is not None
@@ -176,7 +216,8 @@ class TeamsSender:
         code = _error_code(exc)
         detail = f"{status}{' ' + code if code else ''}"
         if status == 429:
-            wait = retry_after_seconds(exc) or DEFAULT_RETRY_AFTER
+            given = retry_after_seconds(exc)
+            wait = DEFAULT_RETRY_AFTER if given is None else given
             self._paused_until = max(self._paused_until, self._monotonic() + wait)
             log.info("teams: rate limited; pausing %.1fs", wait)
             return SendOutcome.retry(f"Teams rate limit ({detail})", retry_after=wait, rate_limited=True)

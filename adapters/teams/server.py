@@ -26,6 +26,7 @@ from botbuilder.schema import Activity
 
 from bot.coach import Coach
 
+from . import speedups
 from .bot import CoachBot
 from .installations import TeamInstallations
 from .sender import TeamsSender
@@ -51,6 +52,7 @@ RUNTIME_KEY: web.AppKey[TeamsRuntime] = web.AppKey("teams_runtime", TeamsRuntime
 
 
 def make_adapter(settings: TeamsSettings) -> CloudAdapter:
+    speedups.apply()
     return CloudAdapter(ConfigurationBotFrameworkAuthentication(settings))
 
 

@@ -26,6 +26,7 @@ class Call:
     body: Any
     headers: dict[str, str]
     status: int = 200
+    response_id: str = ""  # the id the service gave a posted message (what Teams later sends as replyToId)
 
     @property
     def cards(self) -> list[dict[str, Any]]:
@@ -127,7 +128,8 @@ class StandInConnector:
             return failure
         if request.method == "PUT":
             return web.json_response({"id": call.activity_id})
-        return web.json_response({"id": f"activity-{next(self._ids)}"}, status=201)
+        call.response_id = f"activity-{next(self._ids)}"
+        return web.json_response({"id": call.response_id}, status=201)
 
     async def _create(self, request: web.Request) -> web.Response:
         call, failure = await self._record(request)
