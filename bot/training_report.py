@@ -287,29 +287,50 @@ def write_csv(report: TrainingReport, stream: IO[str]) -> None:
 
 
 # -- the chart ------------------------------------------------------------------
+# Above this many members a bar per member no longer fits a page: show completion bands instead.
+MAX_MEMBER_BARS = 50
+BANDS = ((0, 0, "0%"), (1, 24, "1-24%"), (25, 49, "25-49%"), (50, 74, "50-74%"), (75, 99, "75-99%"), (100, 100, "100%"))
+
+
 def write_chart(report: TrainingReport, path: Path) -> None:
-    """A PNG for a committee paper: course completion per member, and share passed per category."""
+    """A PNG for a committee paper: course completion per member, and share passed per course topic."""
     # The Agg canvas is used directly (no pyplot), so no display or global backend is touched.
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
     rows = sorted(report.rows, key=lambda r: (r.course.completion_pct, r.name.lower()))
+    by_member = len(rows) <= MAX_MEMBER_BARS
+    if by_member:
+        names = [r.name for r in rows] or ["(no members yet)"]
+        values = [r.course.completion_pct for r in rows] or [0]
+    else:
+        names = [label for _, _, label in BANDS]
+        values = [sum(1 for r in rows if lo <= r.course.completion_pct <= hi) for lo, hi, _ in BANDS]
     categories = report.course_categories or report.categories
-    member_height = max(2.5, 0.32 * len(rows) + 1.2)
-    category_height = max(2.5, 0.32 * len(categories) + 1.2)
-    fig = Figure(figsize=(9, member_height + category_height + 1.0), dpi=120)
+    member_height = max(2.5, 0.25 * len(names) + 1.2)
+    category_height = max(2.5, 0.25 * len(categories) + 1.2)
+    # Constrained layout keeps the overall title clear of the panels' titles.
+    fig = Figure(figsize=(9, member_height + category_height + 1.0), dpi=120, layout="constrained")
     FigureCanvasAgg(fig)
     top, bottom = fig.subplots(2, 1, gridspec_kw={"height_ratios": [member_height, category_height]})
 
-    names = [r.name for r in rows] or ["(no members yet)"]
-    values = [r.course.completion_pct for r in rows] or [0]
-    colours = ["#2e7d32" if v >= 100 else "#f9a825" if v > 0 else "#c62828" for v in values]
-    top.barh(names, values, color=colours)
-    top.set_xlim(0, 100)
-    top.set_xlabel("Core course completed (%)")
-    top.set_title("Core course completion by member")
-    for y, v in enumerate(values):
-        top.text(min(v + 1, 92), y, f"{v}%", va="center", fontsize=8)
+    if by_member:
+        colours = ["#2e7d32" if v >= 100 else "#f9a825" if v > 0 else "#c62828" for v in values]
+        top.barh(names, values, color=colours)
+        top.set_xlim(0, 100)
+        top.set_xlabel("Core course completed (%)")
+        top.set_title("Core course completion by member")
+        for y, v in enumerate(values):
+            top.text(min(v + 1, 92), y, f"{v}%", va="center", fontsize=8)
+    else:
+        top.barh(names, values, color=["#c62828", "#f9a825", "#f9a825", "#f9a825", "#f9a825", "#2e7d32"])
+        top.invert_yaxis()
+        top.set_xlim(0, max(values + [1]) * 1.15)
+        top.set_xlabel("Members")
+        top.set_ylabel("Core course completed")
+        top.set_title(f"Members by core course completion ({len(rows)} members; see the CSV for each one)")
+        for y, v in enumerate(values):
+            top.text(v, y, f" {v}", va="center", fontsize=8)
 
     labels = [category_label(c) for c in categories] or ["(no course)"]
     shares = [report.share_passed(c) for c in categories] or [0]
@@ -327,6 +348,5 @@ def write_chart(report: TrainingReport, path: Path) -> None:
         f"complete ({report.local_date(report.generated_at)})",
         fontsize=11,
     )
-    fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, format="png")

@@ -256,3 +256,22 @@ def test_question_choices_fit_every_platform(coach: Coach) -> None:
     assert all(len(c.label) == 1 for c in answer_choices(question))
     assert any(isinstance(p, Facts) for p in question.parts)
     assert sum(isinstance(p, Choices) for p in question.parts) == 1
+
+
+def test_a_question_withdrawn_from_the_bank_is_skipped_on_resume(coach: Coach) -> None:
+    say(coach, "help")
+    alice = coach.members.find("console", "alice")
+    assert alice is not None
+    real = [s.id for s in service(coach).bank.by_category("security")][:3]
+    session = repo(coach).create(alice.id, None, ["quiz-withdrawn-since", *real], coach.clock.now())
+    resumed = press(coach, "quiz.resume", str(session.id))[-1]
+    same, position, scenario = question_of(coach, resumed)
+    assert (same.id, position, scenario.id) == (session.id, 1, real[0])
+    assert resumed.parts[0] == Heading("Question 2 of 4: Security")
+    assert plain(*press(coach, "quiz.answer", f"{session.id}:0:0")) == q.ALREADY_ANSWERED
+
+
+def test_a_verdict_card_category_without_scenarios_gives_a_mixed_quiz(coach: Coach) -> None:
+    question = press(coach, "quiz.category", "no_such_category")[-1]
+    session, _, _ = question_of(coach, question)
+    assert session.category is None and session.total == q.DEFAULT_QUESTIONS

@@ -146,3 +146,28 @@ def _london():  # type: ignore[no-untyped-def]
     from zoneinfo import ZoneInfo
 
     return ZoneInfo("Europe/London")
+
+
+@pytest.mark.parametrize("members", [3, 120])
+def test_the_chart_stays_pasteable_for_a_large_council(tmp_path: Path, members: int) -> None:
+    from bot.training_report import CourseProgress, MemberTraining, TrainingReport, write_chart
+
+    course = ("defamation", "copyright", "security")
+    rows = tuple(
+        MemberTraining(
+            member=Member(i, "slack", f"U{i}", "", f"Cllr {i}", "member", None, {}, "active"),
+            course=CourseProgress("Essentials", course, 2, {c: 2 for c in course[: i % 4]}),
+            scores={}, answered=i % 4, correct=i % 4, mastered=0, due=0, last_activity=None, overdue_reasons=(),
+        )
+        for i in range(members)
+    )
+    report = TrainingReport(datetime(2026, 11, 18, tzinfo=UTC), _london(), "Essentials", course, course, rows)
+    path = tmp_path / "chart.png"
+    write_chart(report, path)
+    data = path.read_bytes()
+    assert data[:8] == PNG_SIGNATURE
+    width, height = struct.unpack(">II", data[16:24])
+    assert width == 1080
+    # Up to MAX_MEMBER_BARS members get a bar each; beyond that, completion bands keep it to a page.
+    assert height < 1600
+    assert report.share_passed("defamation") == round(100 * sum(1 for i in range(members) if i % 4 >= 1) / members)
