@@ -275,3 +275,11 @@ def test_a_verdict_card_category_without_scenarios_gives_a_mixed_quiz(coach: Coa
     question = press(coach, "quiz.category", "no_such_category")[-1]
     session, _, _ = question_of(coach, question)
     assert session.category is None and session.total == q.DEFAULT_QUESTIONS
+
+
+def test_the_weekly_nudge_button_starts_a_mixed_quiz(coach: Coach) -> None:
+    question = press(coach, "quiz.start", "nudge", user="bob")[-1]
+    session, position, _ = question_of(coach, question)
+    assert (session.category, position, session.total) == (None, 0, q.DEFAULT_QUESTIONS)
+    narrowed = press(coach, "quiz.start", "security", user="cat")[-1]
+    assert question_of(coach, narrowed)[0].category == "security"
