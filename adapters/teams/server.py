@@ -6,8 +6,8 @@ and a traceback, so the endpoint reads and checks the body itself (415, 400,
 same call process() makes. Authentication is botbuilder's: with a
 MicrosoftAppId every request must carry a valid Bot Framework token; without
 one it is off, and the endpoint then only talks to Bot Connector services on
-this machine (a loopback serviceUrl), so an open port cannot be used to make
-the coach post to arbitrary addresses.
+this machine (loopback clients, and a loopback serviceUrl), so an open port
+cannot be used to make the coach post to arbitrary addresses.
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ from . import speedups
 from .bot import CoachBot
 from .installations import TeamInstallations
 from .sender import TeamsSender
-from .settings import TeamsSettings, is_disabled, is_loopback_url
+from .settings import TeamsSettings, is_disabled, is_loopback_host, is_loopback_url
 
 log = logging.getLogger(__name__)
 
@@ -75,9 +75,9 @@ def mount(app: web.Application, coach: Coach, env: Mapping[str, str]) -> str | N
     app.router.add_post(PATH, _handler(runtime))
     if settings.is_auth_off:
         log.warning(
-            "Teams authentication is OFF (no MicrosoftAppId): %s accepts unsigned requests and only "
-            "answers Bot Connector services on this machine. Set MicrosoftAppId and "
-            "MicrosoftAppPassword before exposing it.",
+            "Teams authentication is OFF (no MicrosoftAppId): %s accepts unsigned requests, so it "
+            "only answers clients and Bot Connector services on this machine. Set MicrosoftAppId "
+            "and MicrosoftAppPassword before exposing it.",
             PATH,
         )
     return f"Microsoft Teams: POST {PATH} ({settings.describe()})"
@@ -91,6 +91,10 @@ def sender_of(app: web.Application) -> TeamsSender | None:
 
 def _handler(runtime: TeamsRuntime):  # type: ignore[no-untyped-def]
     async def messages(request: web.Request) -> web.StreamResponse:
+        if runtime.settings.is_auth_off and not is_loopback_host(request.remote or ""):
+            # Unauthenticated, the endpoint is for a Bot Framework client on this machine only.
+            log.warning("teams: refused a request from another machine while authentication is off")
+            return _problem(403, "authentication is off, so only clients on this machine may call this endpoint")
         if "application/json" not in request.headers.get("Content-Type", ""):
             return _problem(415, "send the activity as application/json")
         if request.content_length is not None and request.content_length > MAX_BODY_BYTES:

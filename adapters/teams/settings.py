@@ -34,21 +34,26 @@ def is_disabled(env: Mapping[str, str]) -> bool:
     return (env.get(ENABLED_ENV) or "").strip().lower() in _FALSE
 
 
+def is_loopback_host(host: str) -> bool:
+    """True for localhost, 127.0.0.0/8 and ::1 (also as an IPv4-mapped IPv6 address)."""
+    if host == "localhost":
+        return True
+    try:
+        address = ipaddress.ip_address(host.split("%", 1)[0])
+    except ValueError:
+        return False
+    mapped = getattr(address, "ipv4_mapped", None)
+    return bool(address.is_loopback or (mapped is not None and mapped.is_loopback))
+
+
 def is_loopback_url(url: str) -> bool:
-    """True for http(s) URLs whose host is this machine (localhost, 127.0.0.0/8, ::1)."""
+    """True for http(s) URLs whose host is this machine."""
     try:
         parts = urlsplit(url)
         host = parts.hostname or ""
     except ValueError:
         return False
-    if parts.scheme not in ("http", "https"):
-        return False
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
+    return parts.scheme in ("http", "https") and is_loopback_host(host)
 
 
 @dataclass(frozen=True)

@@ -48,12 +48,14 @@ class TeamsEndpoint:
             return Response(response.status, body)
 
 
-async def start_endpoint(coach: Coach, connector: StandInConnector, env: Mapping[str, str]) -> tuple[web.AppRunner, str]:
+async def start_endpoint(
+    coach: Coach, connector: StandInConnector, env: Mapping[str, str], host: str = "127.0.0.1"
+) -> tuple[web.AppRunner, str]:
     app, plan = build_app(coach, env, only="teams")
     assert any("Teams" in line for line in plan.mounted)
     runner = web.AppRunner(app)
     await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
+    site = web.TCPSite(runner, host, 0)
     await site.start()
     port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
     return runner, f"http://127.0.0.1:{port}"
