@@ -64,7 +64,12 @@ class DraftService:
         assessment = built.checker.check(draft, context)
         self.coach.stats.record(turn.incoming.platform, "check", assessment.verdict, assessment.categories, turn.now)
         log.info("draft checked: verdict=%s categories=%s", assessment.verdict, ",".join(assessment.categories))
-        return [self.verdict_card(assessment, context)]
+        card = self.verdict_card(assessment, context)
+        reminders = self.coach.services.get("reminders")
+        late = reminders.late_night_note(turn.member, turn.now) if reminders is not None else None
+        if late:  # social media is 24/7, but late-night posts are the ones people regret
+            card = Reply(card.summary, card.parts + (Paragraph(late),), kind=card.kind)
+        return [card]
 
     def verdict_card(self, assessment: Assessment, context: CheckContext) -> Reply:
         knowledge = self.coach.knowledge.current

@@ -235,3 +235,12 @@ def test_late_night_note(coach: Coach, clock: FixedClock) -> None:
     service = coach.services["reminders"]
     assert service.late_night_note(member, datetime(2026, 11, 18, 23, 30, tzinfo=UTC))
     assert service.late_night_note(member, datetime(2026, 11, 18, 14, 0, tzinfo=UTC)) is None
+
+
+def test_a_draft_checked_late_at_night_gets_a_gentle_note(coach: Coach, clock: FixedClock) -> None:
+    clock.set(datetime(2026, 11, 18, 23, 15, tzinfo=UTC))
+    late = all_text(say(coach, "check Lovely evening at the Brackenford carol concert"))
+    clock.set(datetime(2026, 11, 19, 10, 0, tzinfo=UTC))
+    morning = all_text(say(coach, "check Lovely evening at the Brackenford carol concert"))
+    assert "posting it in the morning" in late
+    assert "posting it in the morning" not in morning
