@@ -140,7 +140,7 @@ def test_away_mode_reminds_before_pauses_and_welcomes_back(coach: Coach, clock: 
     say(coach, "accounts add x @jones")
     reply = all_text(say(coach, "away 20/12 to 2/1"))
     assert "Sunday 20 December to Saturday 02 January" in reply
-    advance_to(clock, worker, datetime(2027, 1, 4, 12, tzinfo=UTC), step=timedelta(hours=1))
+    advance_to(clock, worker, datetime(2027, 1, 4, 12, tzinfo=UTC), step=timedelta(hours=4))
     during = [(d.reply.summary, d) for d in sender.delivered]
     names = [s for s, _ in during]
     assert "Before you go away" in names and "Welcome back" in names
