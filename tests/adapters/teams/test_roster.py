@@ -119,3 +119,23 @@ async def test_the_cli_syncs_a_team(teams: TeamsEndpoint) -> None:
     assert "Anytown Members: 3 members (3 new), tagged team:anytown-members" in stdout.decode()
     tagged = teams.coach.members.list(tags=["group:independent"])
     assert sorted(m.display_name for m in tagged) == NAMES[:3]
+
+
+async def test_install_and_sync_on_each_database(make_coach, db_url: str, connector) -> None:  # type: ignore[no-untyped-def]
+    import aiohttp
+
+    from adapters.teams.server import RUNTIME_KEY
+    from tests.adapters.teams.conftest import TeamsEndpoint, start_endpoint
+
+    coach = make_coach(db_url)
+    runner, url = await start_endpoint(coach, connector, {})
+    try:
+        async with aiohttp.ClientSession() as session:
+            teams = TeamsEndpoint(url, coach, connector, runner.app[RUNTIME_KEY], session)
+            await installed(teams, NAMES)
+            await teams.post(act.personal_message(connector.url, "help", name="Alice Ward"))
+            result = await sync_members(coach, teams.runtime.adapter, "")
+    finally:
+        await runner.cleanup()
+        coach.engine.dispose()
+    assert (result.total, result.added) == (5, 4)
