@@ -17,9 +17,10 @@ from . import eval as eval_cmd
 from . import teams
 from . import audit, broadcast, members
 from . import serve
+from . import slack
 
 # Each module adds its sub-commands with `register(subparsers)`; add new ones here.
-COMMAND_MODULES: list[ModuleType] = [chat, officers, base, worker, privacy, report, members, broadcast, audit, check, ask, kb, eval_cmd, bench, teams, serve]
+COMMAND_MODULES: list[ModuleType] = [chat, officers, base, worker, privacy, report, members, broadcast, audit, check, ask, kb, eval_cmd, bench, teams, serve, slack]
 
 
 def build_parser() -> argparse.ArgumentParser:

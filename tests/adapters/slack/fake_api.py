@@ -56,7 +56,7 @@ class FakeSlackApi:
     # -- lifecycle --------------------------------------------------------------
     async def start(self) -> None:
         app = web.Application()
-        app.router.add_post("/api/{method}", self._api)
+        app.router.add_route("*", "/api/{method}", self._api)  # slack_sdk GETs a few methods
         app.router.add_post("/respond/{key}", self._respond)
         app.router.add_get("/socket", self._socket)
         self._runner = web.AppRunner(app)
@@ -208,6 +208,9 @@ class FakeSlackApi:
             }
         if call.method == "conversations.list":
             return {"ok": True, "channels": self.channels, "response_metadata": {"next_cursor": ""}}
+        if call.method == "conversations.info":
+            found = [c for c in self.channels if c["id"] == p.get("channel")]
+            return {"ok": True, "channel": found[0]} if found else {"ok": False, "error": "channel_not_found"}
         if call.method == "users.info":
             user = self.users.get(str(p.get("user")))
             if user is None:
