@@ -168,6 +168,15 @@ class TrainingSet:
             self._parsed = (drafts, questions, problems.items)
         return self._parsed
 
+    def __eq__(self, other: object) -> bool:
+        """Two training sets are the same when their files are byte for byte the same."""
+        if not isinstance(other, TrainingSet):
+            return NotImplemented
+        return self.digest == other.digest
+
+    def __hash__(self) -> int:
+        return hash(self.digest)
+
     @property
     def problems(self) -> list[str]:
         return list(self._parse()[2])
