@@ -386,6 +386,8 @@ class BroadcastService:
 
 def _parse_id(value: int | str) -> int:
     text = str(value).strip().lstrip("#")
+    if not text:
+        raise BadInput("Which broadcast? Give its number, e.g. 'broadcast show 3'; 'broadcast list' shows them.")
     if not text.isdigit():
         raise BadInput(f"'{value}' is not a broadcast number. Use the number from 'broadcast list', e.g. 3.")
     return int(text)
