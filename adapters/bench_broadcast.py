@@ -326,26 +326,37 @@ async def run_bench(recipients: int = 5000, rate: float = 200.0, *, db_url: str 
         killed_at = platform.delivered
         second = [spawn_worker(db_url, api_url, share, lease) for _ in range(workers)]
         procs += second
+        outbox = Outbox(engine)
+        checked: dict[int, bool] = {}  # interrupted row id -> had it arrived?
+
+        def operator_check() -> int:
+            """What an operator does with interrupted rows: re-send only what the platform does not have."""
+            fresh = [r for r in outbox.list(states=["failed"], limit=recipients + 10)
+                     if r.last_error == INTERRUPTED and r.id not in checked]
+            for row in fresh:
+                arrived = platform.received[identity(probe, row.member_id or 0, row.idempotency_key)] > 0
+                checked[row.id] = arrived
+                if not arrived:
+                    outbox.retry(row.id, clock.now())
+            return sum(1 for r in fresh if not checked[r.id])
+
+        # The check runs while the new workers are busy, as soon as the recovery marks the rows.
         while any(proc.poll() is None for proc in second):
             if time.monotonic() > deadline:
                 raise TimeoutError("the bench did not finish in time")
-            await asyncio.sleep(0.05)
+            operator_check()
+            await asyncio.sleep(0.2)
         for proc in second:
             if proc.returncode != 0:
                 raise RuntimeError(f"a restarted worker failed: {_stderr(proc)}")
-        # The operator's check of interrupted rows: re-send only what the platform does not have.
-        outbox = Outbox(engine)
-        interrupted = [r for r in outbox.list(states=["failed"], limit=recipients + 10) if r.last_error == INTERRUPTED]
-        missing = [r for r in interrupted
-                   if platform.received[identity(probe, r.member_id or 0, r.idempotency_key)] == 0]
-        for row in missing:
-            outbox.retry(row.id, clock.now())
-        if missing:
+        if operator_check() or outbox.counts().get("pending"):
             sender = make_sender(api_url, rate)
             try:
                 await DeliveryWorker(engine, {"slack": sender}, clock).drain()
             finally:
                 await close(sender)
+        interrupted = list(checked)
+        missing = [i for i, arrived in checked.items() if not arrived]
         delivered = platform.delivered
         seconds = (platform.accepted_at[-1] - platform.accepted_at[0]) if len(platform.accepted_at) > 1 else 0.0
         duplicates = sum(n - 1 for n in platform.received.values() if n > 1)
