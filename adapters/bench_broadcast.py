@@ -38,7 +38,7 @@ from aiohttp import web
 from aiolimiter import AsyncLimiter
 from sqlalchemy import Engine, insert, select
 
-from bot.clock import UTC, Clock, SystemClock
+from bot.clock import Clock, SystemClock
 from bot.guidance import Council
 from bot.outbox import INTERRUPTED, Outbox
 from bot.ports import Delivery, SendOutcome
