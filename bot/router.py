@@ -123,6 +123,10 @@ class Router:
             return self._run(turn, "ask", text, hint=QUESTION_HINT)
         return self._run(turn, "check", text, hint=DRAFT_HINT)
 
+    def run_command(self, turn: Turn, name: str, args: str) -> Replies:
+        """Run a command as if typed (officer checks included), for handlers that hand on."""
+        return self._run(turn, name, args)
+
     def _run(self, turn: Turn, name: str, args: str, hint: str | None = None) -> Replies:
         command = self._commands[name]
         if command.officer_only and not turn.is_officer:

@@ -171,8 +171,12 @@ class QuizService:
         return [self.progress(turn)]
 
     def report_command(self, turn: Turn, args: str) -> list[Reply]:
-        if args.strip().lower() not in ("", "training"):
-            raise BadInput("The report I can give here is the training report: type 'report training'.")
+        words = args.strip().lower().split()
+        if words and words[0] in ("broadcast", "broadcasts"):
+            # 'report broadcast 3' is the broadcast report: the same as 'broadcast show 3'.
+            return self.coach.router.run_command(turn, "broadcast", " ".join(["show" if len(words) > 1 else "list", *words[1:]]))
+        if words not in ([], ["training"]):
+            raise BadInput("Type 'report training' for the training report or 'report broadcast N' for a broadcast.")
         self.coach.audit.record(f"{turn.member.platform}:{turn.member.user_id}", "report.training", turn.now)
         return [self.report(turn.now)]
 

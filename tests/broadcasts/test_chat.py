@@ -179,3 +179,13 @@ async def test_officers_see_the_report_list_and_chase_in_chat(council: Council) 
     await council.worker().drain()
     assert [d.user_id for d in council.sender.delivered if "follow-up" in d.idempotency_key] == ["alice"]
     assert "cancelled" in all_text(officer_says(council, f"broadcast cancel {b.id}"))
+
+
+def test_report_broadcast_hands_on_to_the_broadcast_report(coach) -> None:  # type: ignore[no-untyped-def]
+    from tests.support.chat import all_text, say
+
+    coach.directory.add_officer("console:olive", actor="test")
+    listing = all_text(say(coach, "report broadcasts", user="olive"))
+    assert "for council officers only" not in listing
+    assert all_text(say(coach, "broadcast list", user="olive")) == listing
+    assert "for council officers only" in all_text(say(coach, "report broadcast 1", user="bob"))
