@@ -20,6 +20,8 @@ from ..server import BackgroundJob, build_app
 from .base import coach_from_env
 
 DEFAULT_PORT = 3000
+# Bot Framework's customary port, when Teams is served on its own (the Emulator expects it).
+PLATFORM_PORTS = {"teams": 3978}
 NOT_CONFIGURED = {
     "slack": "Slack is not configured: set SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET (HTTP mode), or "
     "SLACK_BOT_TOKEN and SLACK_APP_TOKEN with --socket; 'coach slack manifest' creates the Slack app",
@@ -40,7 +42,9 @@ def register(sub: Any) -> None:
     )
     p.add_argument("platform", nargs="?", choices=("slack", "teams"), help="serve only this platform")
     p.add_argument("--host", default=None, help="address to listen on (default 0.0.0.0, or COACH_HOST)")
-    p.add_argument("--port", type=int, default=None, help=f"port (default {DEFAULT_PORT}, or PORT)")
+    p.add_argument(
+        "--port", type=int, default=None, help=f"port (default {DEFAULT_PORT}; 3978 for teams alone; or PORT)"
+    )
     p.add_argument(
         "--socket",
         action="store_true",
@@ -63,12 +67,15 @@ def run(args: argparse.Namespace) -> int:
     env = serving_env(args, os.environ)
     host = args.host or env.get("COACH_HOST") or "0.0.0.0"
     try:
-        port = args.port if args.port is not None else int(env.get("PORT") or DEFAULT_PORT)
+        fallback = PLATFORM_PORTS.get(args.platform or "", DEFAULT_PORT)
+        port = args.port if args.port is not None else int(env.get("PORT") or fallback)
     except ValueError:
         raise ConfigError("PORT must be a port number, for example 3000") from None
     coach = coach_from_env()
     jobs: list[BackgroundJob] = []
     delivering: list[str] = []
+    stop_delivery = asyncio.Event()
+    delivery_done = asyncio.Event()
     if not args.no_worker:
         senders = configured_senders(env, only=args.platform)
         if senders:
@@ -76,12 +83,26 @@ def run(args: argparse.Namespace) -> int:
             delivering = sorted(senders)
 
             async def deliver() -> None:
-                await loop.run(asyncio.Event())
+                try:
+                    await loop.run(stop_delivery)
+                finally:
+                    delivery_done.set()
 
             jobs.append(deliver)
     app, plan = build_app(coach, env, only=args.platform, extra_jobs=jobs)
     if not plan.mounted:
         raise ConfigError(NOT_CONFIGURED.get(args.platform or "", NOT_CONFIGURED[""]))
+
+    async def finish_delivery(_: web.Application) -> None:
+        # Let a delivery pass that is under way finish, so no message is left half-sent.
+        if jobs:
+            stop_delivery.set()
+            try:
+                await asyncio.wait_for(delivery_done.wait(), timeout=20)
+            except asyncio.TimeoutError:
+                print("stopping: a delivery pass did not finish in time", file=sys.stderr, flush=True)
+
+    app.on_shutdown.append(finish_delivery)
     return asyncio.run(_serve(app, host, port, plan.mounted, delivering))
 
 

@@ -26,6 +26,7 @@ from slack_sdk.http_retry.builtin_async_handlers import (
     AsyncConnectionErrorRetryHandler,
     AsyncRateLimitErrorRetryHandler,
 )
+from slack_sdk.oauth.installation_store.async_installation_store import AsyncInstallationStore
 from slack_sdk.signature import SignatureVerifier
 from slack_sdk.web.async_client import AsyncWebClient
 
@@ -121,7 +122,13 @@ class SlackAdapter:
         self.settings = settings
         self.tasks = BackgroundTasks()
         self.event_ids = EventIds()
-        self.client = web_client(settings, settings.bot_token)
+        self.installations: AsyncInstallationStore | None = None
+        if settings.is_oauth:
+            bolt_options.update(self._oauth_options())
+            # Each request gets its workspace's token from the installation store.
+            self.client = web_client(settings, None)
+        else:
+            self.client = web_client(settings, settings.bot_token)
         self.bolt = AsyncApp(
             name="councillor-coach",
             client=self.client,
@@ -132,6 +139,31 @@ class SlackAdapter:
             **bolt_options,
         )
         self._register()
+        if self.installations is not None:
+            # app_uninstalled / tokens_revoked remove the workspace's installation.
+            self.bolt.event("app_uninstalled")(self._on_uninstalled)
+            self.bolt.event("tokens_revoked")(self._on_tokens_revoked)
+
+    def _oauth_options(self) -> dict[str, Any]:
+        from slack_bolt.oauth.async_oauth_settings import AsyncOAuthSettings
+
+        from .manifest import BOT_SCOPES, INSTALL_PATH, OAUTH_REDIRECT_PATH
+        from .tokens import DatabaseInstallations, DatabaseOAuthStates
+
+        assert self.settings.client_id and self.settings.client_secret
+        self.installations = DatabaseInstallations(self.settings.client_id, self.coach.engine)
+        oauth = AsyncOAuthSettings(
+            client_id=self.settings.client_id,
+            client_secret=self.settings.client_secret,
+            scopes=sorted(BOT_SCOPES),
+            user_scopes=[],
+            install_path=INSTALL_PATH,
+            redirect_uri_path=OAUTH_REDIRECT_PATH,
+            installation_store=self.installations,
+            installation_store_bot_only=True,
+            state_store=DatabaseOAuthStates(self.coach.engine),
+        )
+        return {"oauth_settings": oauth, "installation_store": self.installations, "installation_store_bot_only": True}
 
     # -- turns ----------------------------------------------------------------
     async def turn(self, incoming: Incoming) -> list[Reply]:
@@ -206,6 +238,18 @@ class SlackAdapter:
         incoming = inbound.from_block_action(body)
         if incoming is not None:
             self.tasks.spawn(self._answer_action(client, respond, body, incoming), "button")
+
+    async def _on_uninstalled(self, context: dict[str, Any]) -> None:
+        assert self.installations is not None
+        work = self.installations.async_delete_all(enterprise_id=context.get("enterprise_id"), team_id=context.get("team_id"))
+        self.tasks.spawn(work, "uninstall")
+
+    async def _on_tokens_revoked(self, event: dict[str, Any], context: dict[str, Any]) -> None:
+        assert self.installations is not None
+        from slack_bolt.listener.async_builtins import AsyncTokenRevocationListeners
+
+        handler = AsyncTokenRevocationListeners(self.installations)
+        self.tasks.spawn(handler.handle_tokens_revoked_events(event, context), "tokens revoked")  # type: ignore[arg-type]
 
     # -- work -----------------------------------------------------------------
     async def _post_answer(self, client: AsyncWebClient, incoming: Incoming, thread_ts: str | None = None) -> None:
@@ -363,6 +407,14 @@ def mount(app: web.Application, coach: Coach, env: Mapping[str, str]) -> str | N
     if settings.socket_mode:
         return _mount_socket_mode(app, adapter)
     app.router.add_post(EVENTS_PATH, adapter.handle_http)
+    flow = adapter.bolt.oauth_flow
+    if flow is not None:
+        app.router.add_get(flow.install_path, adapter.handle_oauth)
+        app.router.add_get(flow.redirect_uri_path, adapter.handle_oauth)
+        return (
+            f"slack: events, commands and buttons at POST {EVENTS_PATH}; "
+            f"workspaces install at GET {flow.install_path} (HTTP mode, many workspaces)"
+        )
     return f"slack: events, commands and buttons at POST {EVENTS_PATH} (HTTP mode)"
 
 

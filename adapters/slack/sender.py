@@ -232,6 +232,14 @@ def sender_from_env(env: Mapping[str, str]) -> SlackSender | None:
     settings = SlackSettings.from_env(env)
     if settings is None:
         return None
-    if settings.bot_token:
-        return SlackSender(settings)
-    return None
+    if not settings.is_oauth:
+        return SlackSender(settings) if settings.bot_token else None
+    # Many workspaces: each person's token comes from their workspace's installation.
+    from bot.config import Settings
+    from bot.storage.database import make_engine
+
+    from .tokens import DatabaseInstallations, InstalledTokens
+
+    assert settings.client_id
+    engine = make_engine(Settings.from_env(env).database_url)
+    return SlackSender(settings, InstalledTokens(DatabaseInstallations(settings.client_id, engine)))
