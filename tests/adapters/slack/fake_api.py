@@ -30,6 +30,7 @@ class ApiCall:
     params: dict[str, Any]
     token: str | None
     at: float = field(default_factory=time.monotonic)
+    answer: dict[str, Any] = field(default_factory=dict, compare=False)  # what the stand-in replied
 
     def blocks(self) -> list[dict[str, Any]]:
         raw = self.params.get("blocks")
@@ -156,6 +157,7 @@ class FakeSlackApi:
         if answer is None:
             answer = (200, self._default(call), {})
         status, body, headers = answer
+        call.answer.update(body)
         return web.json_response(body, status=status, headers=headers)
 
     async def _respond(self, request: web.Request) -> web.Response:
