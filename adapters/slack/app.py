@@ -35,7 +35,7 @@ from bot.errors import ConfigError
 from bot.messages import Incoming
 from bot.replies import Reply, text_reply
 
-from . import inbound
+from . import inbound, modal
 from .render import SlackMessage, render_home, render_replies, render_reply
 from .settings import SlackSettings
 
@@ -44,6 +44,9 @@ log = logging.getLogger(__name__)
 EVENTS_PATH = "/slack/events"
 SHORTCUT_CALLBACK_ID = "check_with_coach"
 DEDUPE_SIZE = 10_000
+BROADCAST_WORDS = {"broadcast", "broadcast new", "broadcast send", "broadcast write"}
+SUBMIT_WAIT = 2.5  # seconds: a modal submission must be answered within Slack's 3
+SORRY = "Sorry, something went wrong on my side. Please try again."
 NO_TEXT_TO_CHECK = text_reply(
     "That message has no text for me to check. Paste the words into a message to me instead."
 )
@@ -178,6 +181,7 @@ class SlackAdapter:
         bolt.command(self.settings.command)(self._on_command)
         bolt.shortcut(SHORTCUT_CALLBACK_ID)(self._on_shortcut)
         bolt.block_action(re.compile(".*"))(self._on_block_action)
+        bolt.view(modal.CALLBACK_ID)(self._on_broadcast_submitted)
 
     async def _drop_repeated_events(
         self, body: dict[str, Any], request: AsyncBoltRequest, next: Callable[[], Awaitable[None]]
@@ -208,11 +212,20 @@ class SlackAdapter:
             self.tasks.spawn(self._publish_home(client, incoming), "app home")
 
     async def _on_command(
-        self, ack: Callable[..., Awaitable[None]], body: dict[str, Any], respond: AsyncRespond
+        self,
+        ack: Callable[..., Awaitable[None]],
+        body: dict[str, Any],
+        client: AsyncWebClient,
+        respond: AsyncRespond,
     ) -> None:
         await ack()
         incoming = inbound.from_command(body)
-        if incoming is not None:
+        if incoming is None:
+            return
+        trigger = body.get("trigger_id")
+        if incoming.text.strip().lower() in BROADCAST_WORDS and isinstance(trigger, str):
+            self.tasks.spawn(self._broadcast_or_answer(client, respond, incoming, trigger), "broadcast form")
+        else:
             self.tasks.spawn(self._respond_answer(respond, incoming), "slash command")
 
     async def _on_shortcut(
@@ -250,6 +263,60 @@ class SlackAdapter:
 
         handler = AsyncTokenRevocationListeners(self.installations)
         self.tasks.spawn(handler.handle_tokens_revoked_events(event, context), "tokens revoked")  # type: ignore[arg-type]
+
+    async def _on_broadcast_submitted(
+        self, ack: Callable[..., Awaitable[None]], body: dict[str, Any], client: AsyncWebClient
+    ) -> None:
+        view = body.get("view") if isinstance(body.get("view"), dict) else {}
+        user = body.get("user") if isinstance(body.get("user"), dict) else {}
+        assert isinstance(view, dict) and isinstance(user, dict)
+        user_id = str(user.get("id", ""))
+        work = asyncio.ensure_future(asyncio.to_thread(modal.submit, self.coach, user_id, modal.read_submission(view)))
+        done, _ = await asyncio.wait({work}, timeout=SUBMIT_WAIT)
+        if not done:
+            # Slow database: close the form now (Slack allows 3 seconds) and report by DM.
+            await ack()
+            self.tasks.spawn(self._report_broadcast_later(client, user_id, work), "broadcast")
+            return
+        try:
+            errors, next_view = work.result()
+        except Exception:
+            log.exception("broadcast form failed")
+            await ack(response_action="errors", errors={"title": SORRY})
+            return
+        if errors:
+            await ack(response_action="errors", errors=errors)
+        else:
+            await ack(response_action="update", view=next_view)
+
+    async def _report_broadcast_later(
+        self, client: AsyncWebClient, user_id: str, work: asyncio.Future[tuple[Any, Any]]
+    ) -> None:
+        errors, view = await work
+        text = (
+            "Your broadcast was not sent: " + "; ".join(errors.values())
+            if errors
+            else " ".join(b["text"]["text"] for b in view["blocks"])
+        )
+        channel = await open_direct_message(client, user_id)
+        await client.chat_postMessage(channel=channel, text=text)
+
+    async def _broadcast_or_answer(
+        self, client: AsyncWebClient, respond: AsyncRespond, incoming: Incoming, trigger_id: str
+    ) -> None:
+        """`/coach broadcast` from an officer opens the form; from anyone else, the usual answer."""
+        view = await asyncio.to_thread(self._compose_view_for, incoming.user_id)
+        if view is None:
+            await self._respond_answer(respond, incoming)
+            return
+        await client.views_open(trigger_id=trigger_id, view=view)
+
+    def _compose_view_for(self, user_id: str) -> dict[str, Any] | None:
+        service = self.coach.services.get("broadcasts")
+        member = self.coach.members.find(inbound.PLATFORM, user_id)
+        if service is None or member is None or not member.is_officer:
+            return None
+        return modal.compose_view(service.known_tags(), members=len(service.audience()))
 
     # -- work -----------------------------------------------------------------
     async def _post_answer(self, client: AsyncWebClient, incoming: Incoming, thread_ts: str | None = None) -> None:
