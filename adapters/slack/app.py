@@ -390,7 +390,7 @@ class SlackAdapter:
         try:
             text = raw.decode("utf-8")
             bolt_request = AsyncBoltRequest(body=text, query=request.query_string, headers=dict(request.headers))
-            usable = isinstance(bolt_request.body, dict)
+            usable = isinstance(bolt_request.body, dict) and inbound.is_well_formed(bolt_request.body)
         except Exception:  # a body Bolt cannot even parse
             usable = False
         if not usable:

@@ -211,3 +211,35 @@ def for_home(body: dict[str, Any]) -> Incoming | None:
     if not user or event.get("tab", "home") != "home":
         return None
     return Incoming(platform=PLATFORM, user_id=user, workspace=team_of(body))
+
+
+def is_well_formed(body: dict[str, Any]) -> bool:
+    """The fields Bolt relies on are there, with the right types.
+
+    Slack always sends them; a body without them is broken or forged, and is
+    answered 400 instead of reaching Bolt (which would fail with a 500 that
+    makes Slack retry).
+    """
+    kind = body.get("type")
+    if kind == "event_callback":
+        event = body.get("event")
+        return isinstance(event, dict) and isinstance(event.get("type"), str)
+    if kind == "block_actions":
+        actions = body.get("actions")
+        return (
+            isinstance(body.get("user"), dict)
+            and isinstance(actions, list)
+            and bool(actions)
+            and all(isinstance(a, dict) and isinstance(a.get("action_id"), str) for a in actions)
+        )
+    if kind in ("view_submission", "view_closed"):
+        view = body.get("view")
+        return (
+            isinstance(body.get("user"), dict)
+            and isinstance(view, dict)
+            and isinstance(view.get("type"), str)
+            and isinstance(view.get("state", {}), dict)
+        )
+    if kind in ("message_action", "shortcut"):
+        return isinstance(body.get("user"), dict) and isinstance(body.get("callback_id"), str)
+    return True

@@ -99,18 +99,22 @@ def compose_view(known_tags: Sequence[tuple[str, int]], *, members: int) -> dict
 
 
 def read_submission(view: dict[str, Any]) -> Submission:
-    values = ((view.get("state") or {}).get("values")) or {}
+    state = view.get("state")
+    values = state.get("values") if isinstance(state, dict) else None
+    if not isinstance(values, dict):
+        values = {}
 
     def field(block: str) -> dict[str, Any]:
-        found = (values.get(block) or {}).get("value")
+        inputs = values.get(block)
+        found = inputs.get("value") if isinstance(inputs, dict) else None
         return found if isinstance(found, dict) else {}
 
     def text(block: str) -> str:
         value = field(block).get("value")
         return value if isinstance(value, str) else ""
 
-    selected = field("audience").get("selected_options") or []
-    ticked = {o.get("value") for o in field("options").get("selected_options") or [] if isinstance(o, dict)}
+    selected = _list(field("audience").get("selected_options"))
+    ticked = {o.get("value") for o in _list(field("options").get("selected_options")) if isinstance(o, dict)}
     return Submission(
         title=text("title"),
         body=text("body"),
@@ -194,3 +198,7 @@ def _text_input(
 
 def _clip(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _list(value: object) -> list[Any]:
+    return value if isinstance(value, list) else []
