@@ -45,6 +45,7 @@ EVENTS_PATH = "/slack/events"
 SHORTCUT_CALLBACK_ID = "check_with_coach"
 DEDUPE_SIZE = 10_000
 BROADCAST_WORDS = {"broadcast", "broadcast new", "broadcast send", "broadcast write"}
+TURNS_AT_ONCE = 2
 SUBMIT_WAIT = 2.5  # seconds: a modal submission must be answered within Slack's 3
 SORRY = "Sorry, something went wrong on my side. Please try again."
 NO_TEXT_TO_CHECK = text_reply(
@@ -125,6 +126,7 @@ class SlackAdapter:
         self.settings = settings
         self.tasks = BackgroundTasks()
         self.event_ids = EventIds()
+        self._turns = asyncio.Semaphore(TURNS_AT_ONCE)
         self.installations: AsyncInstallationStore | None = None
         if settings.is_oauth:
             bolt_options.update(self._oauth_options())
@@ -170,7 +172,10 @@ class SlackAdapter:
 
     # -- turns ----------------------------------------------------------------
     async def turn(self, incoming: Incoming) -> list[Reply]:
-        return await asyncio.to_thread(self.coach.handle, incoming)
+        # The core is CPU-bound Python: more threads than this only take the GIL from
+        # the event loop, and acknowledgements (which must beat Slack's 3 s) slow down.
+        async with self._turns:
+            return await asyncio.to_thread(self.coach.handle, incoming)
 
     def _register(self) -> None:
         bolt = self.bolt
@@ -380,7 +385,8 @@ class SlackAdapter:
 
     async def _publish_home(self, client: AsyncWebClient, incoming: Incoming) -> None:
         home = Incoming(platform=incoming.platform, user_id=incoming.user_id, workspace=incoming.workspace)
-        replies = await asyncio.to_thread(self.coach.home, home)
+        async with self._turns:
+            replies = await asyncio.to_thread(self.coach.home, home)
         await client.views_publish(user_id=incoming.user_id, view=render_home(replies))
 
     # -- HTTP -------------------------------------------------------------------
