@@ -16,6 +16,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass
+from functools import lru_cache
 
 ZERO_WIDTH = frozenset("\u200b\u200c\u200d\u2060\ufeff\u00ad\u180e\u200e\u200f\u202a\u202b\u202c\u202d\u202e")
 
@@ -59,7 +60,10 @@ class NormText:
         return self.original[a:b]
 
 
+@lru_cache(maxsize=8192)
 def _fold_char(ch: str) -> str:
+    if ch < "\x80":
+        return "'" if ch == "`" else ch.lower()
     if ch in ZERO_WIDTH:
         return ""
     out = []

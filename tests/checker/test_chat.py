@@ -76,9 +76,10 @@ def test_pre_election_context_comes_from_the_council_calendar(coach: Coach, cloc
     text = "check Asked the council press office to share my re-election leaflet this week"
     clock.set(datetime(2027, 4, 10, 9, 0, tzinfo=UTC))  # inside the example council's 2027 period
     during = all_text(say(coach, text))
-    assert "pre-election period" in during
+    note = "I checked this as during the pre-election period"
+    assert note in during
     clock.set(datetime(2027, 6, 10, 9, 0, tzinfo=UTC))
-    assert "pre-election period" not in all_text(say(coach, text))
+    assert note not in all_text(say(coach, text))
 
 
 def test_empty_check_explains_itself(coach: Coach) -> None:
