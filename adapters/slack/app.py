@@ -462,11 +462,20 @@ def build_bolt_app(coach: Coach, settings: SlackSettings) -> AsyncApp:
     return build_adapter(coach, settings).bolt
 
 
+def quiet_sdk_debug_logs() -> None:
+    """slack_sdk and Bolt print whole request bodies at DEBUG; the coach never logs message text."""
+    for name in ("slack_sdk", "slack_bolt"):
+        sdk_log = logging.getLogger(name)
+        if sdk_log.getEffectiveLevel() < logging.INFO:
+            sdk_log.setLevel(logging.INFO)
+
+
 def mount(app: web.Application, coach: Coach, env: Mapping[str, str]) -> str | None:
     """Add Slack to the server, or return None when Slack is not configured."""
     settings = SlackSettings.from_env(env)
     if settings is None:
         return None
+    quiet_sdk_debug_logs()
     adapter = build_adapter(coach, settings)
     app[SLACK_ADAPTER_KEY] = adapter
 

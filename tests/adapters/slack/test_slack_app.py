@@ -10,6 +10,8 @@ import json
 import threading
 import time
 
+import pytest
+
 from adapters.slack.render import BADGES, render_home, render_replies, verdict_of
 from bot.coach import Coach
 from bot.messages import Incoming
@@ -373,3 +375,32 @@ async def test_fuzzed_payloads_never_crash_the_endpoint(slack: SignedSlack, slac
     await slack.event(payloads.direct_message("help", channel="D0AFTER"))
     await slack.settle()
     assert slack_api.calls_to("chat.postMessage")[before:][-1].params["channel"] == "D0AFTER"
+
+
+async def test_no_message_text_reaches_the_logs_even_at_debug(
+    coach: Coach, slack_env: dict[str, str], slack_api: FakeSlackApi, caplog: pytest.LogCaptureFixture
+) -> None:
+    import logging
+
+    import aiohttp
+
+    from adapters.server import build_app
+    from adapters.slack.app import SLACK_ADAPTER_KEY
+
+    from .conftest import serve
+
+    caplog.set_level(logging.DEBUG)
+    app, _ = build_app(coach, slack_env, only="slack")
+    runner, base = await serve(app)
+    marker = "Zanzibar-marker-7731 says the clerk is a fraud"
+    try:
+        async with aiohttp.ClientSession() as session:
+            client = SignedSlack(base, session, app[SLACK_ADAPTER_KEY], slack_api)
+            await client.event(payloads.direct_message(marker))
+            await client.command(f"check {marker}")
+            await client.interact(payloads.message_action(marker, response_url=client.response_url()))
+            await client.settle()
+    finally:
+        await runner.cleanup()
+    assert len(slack_api.calls) >= 3
+    assert "Zanzibar" not in caplog.text
