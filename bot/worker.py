@@ -144,20 +144,6 @@ class DeliveryWorker:
                 break
         return total
 
-    async def run(self, stop: asyncio.Event, interval: float = 2.0) -> None:
-        """Loop until `stop` is set; a failing pass is logged and the loop goes on."""
-        while not stop.is_set():
-            try:
-                stats = await self.run_once()
-            except Exception:
-                log.exception("worker pass failed; trying again shortly")
-                stats = WorkerStats()
-            if stats.claimed == 0:
-                try:
-                    await asyncio.wait_for(stop.wait(), timeout=interval)
-                except asyncio.TimeoutError:
-                    pass
-
     # -- internals ----------------------------------------------------------
     def _members(self, ids: set[int]) -> list[Member]:
         return [m for m in (self.members.get(i) for i in ids) if m is not None]
