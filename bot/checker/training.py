@@ -136,7 +136,8 @@ def choose_thresholds(
         v = verdicts(t_risky, t_s)
         stop_recall = float(np.mean(v[is_stop] == 2)) if is_stop.any() else 1.0
         accuracy = float(np.mean(v == gold_rank))
-        score = accuracy - 1.5 * max(0.0, 0.95 - stop_recall)
+        # A missed stop is the worst failure: weigh stop-recall below 0.95 heavily.
+        score = accuracy - 4.0 * max(0.0, 0.95 - stop_recall)
         if best_s is None or score > best_s[0]:
             best_s = (score, float(t_s))
     assert best_s is not None
