@@ -31,6 +31,9 @@ def register(sub: Any) -> None:
     from adapters.bench_broadcast import add_arguments as broadcast_arguments  # --recipients, --rate ...
 
     broadcast_arguments(p)
+    from adapters.bench_serve import add_arguments as serve_arguments  # --requests, --concurrency, --url
+
+    serve_arguments(p)
     p.set_defaults(func=run)
 
 
@@ -161,4 +164,10 @@ def broadcast_bench(args: argparse.Namespace) -> int:
     return bench_broadcast.run(args)
 
 
-BENCHES: dict[str, Bench] = {"checker": checker_bench, "broadcast": broadcast_bench}
+def serve_bench(args: argparse.Namespace) -> int:
+    from adapters import bench_serve
+
+    return bench_serve.run(args)
+
+
+BENCHES: dict[str, Bench] = {"checker": checker_bench, "broadcast": broadcast_bench, "serve": serve_bench}
