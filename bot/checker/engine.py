@@ -14,7 +14,7 @@ from typing import Any
 from ..kb_sections import Rule, Topic
 from .detectors import DetectorCache
 from .model import Model, draft_features
-from .prefilter import may_match, pattern_prefixes, word_prefixes
+from .prefilter import pattern_prefixes, search, word_prefixes
 from .text import NormText, normalise
 
 MAX_CHARS = 5000
@@ -99,12 +99,11 @@ class _Compiled:
         return cls(rule, guard(rule.patterns), guard(rule.also), guard(rule.unless))
 
 
-def _search(guarded: Guarded, view: str, present: frozenset[str]) -> re.Match[str] | None:
+def _search(guarded: Guarded, view: str, present: dict[str, list[int]]) -> re.Match[str] | None:
     for pattern, prefixes in guarded:
-        if may_match(prefixes, present):
-            m = pattern.search(view)
-            if m:
-                return m
+        m = search(pattern, prefixes, view, present)
+        if m:
+            return m
     return None
 
 
@@ -223,7 +222,7 @@ class Checker:
 
 
 def _first_match(
-    compiled: _Compiled, norm: NormText, cache: DetectorCache, present: frozenset[str]
+    compiled: _Compiled, norm: NormText, cache: DetectorCache, present: dict[str, list[int]]
 ) -> tuple[int, int] | None:
     rule = compiled.rule
     if rule.detector:

@@ -24,13 +24,22 @@ PREFIX_LEN = 4
 _TOKEN = re.compile(r"[a-z0-9]+")
 
 
-def word_prefixes(view: str) -> frozenset[str]:
-    """Every prefix (up to PREFIX_LEN characters) of every word in the draft."""
-    out: set[str] = set()
-    for word in set(_TOKEN.findall(view)):
+def word_prefixes(view: str) -> dict[str, list[int]]:
+    """Every prefix (up to PREFIX_LEN characters) of every word, with where those words start."""
+    out: dict[str, list[int]] = {}
+    for m in _TOKEN.finditer(view):
+        word, start = m.group(), m.start()
         for n in range(1, min(len(word), PREFIX_LEN) + 1):
-            out.add(word[:n])
-    return frozenset(out)
+            out.setdefault(word[:n], []).append(start)
+    return out
+
+
+def candidate_starts(prefixes: frozenset[str], present: dict[str, list[int]]) -> list[int]:
+    """Where a match of a pattern with these word prefixes could begin, in order."""
+    starts: set[int] = set()
+    for prefix in prefixes:
+        starts.update(present.get(prefix, ()))
+    return sorted(starts)
 
 
 def pattern_prefixes(pattern: re.Pattern[str]) -> frozenset[str] | None:
@@ -47,9 +56,11 @@ def _cached_prefixes(source: str, flags: int) -> frozenset[str] | None:
     if not parsed or parsed[0] != (sre_constants.AT, sre_constants.AT_BOUNDARY):
         return None
     found = _prefixes(parsed[1:])
-    if not found or any(not p or not p[0].isalnum() for p in found):
+    if not found or any(not _TOKEN.match(p) for p in found):
         return None
-    return frozenset(p[:PREFIX_LEN] for p in found)
+    # Words are split at anything but letters and digits, so "can't" or "sit on"
+    # must be looked up by the word they start with ("can", "sit").
+    return frozenset(_TOKEN.match(p).group()[:PREFIX_LEN] for p in found)  # type: ignore[union-attr]
 
 
 def _prefixes(items: list[Any]) -> set[str] | None:
@@ -82,5 +93,18 @@ def _prefixes(items: list[Any]) -> set[str] | None:
     return {prefix} if prefix else None
 
 
-def may_match(prefixes: frozenset[str] | None, present: frozenset[str]) -> bool:
-    return prefixes is None or not prefixes.isdisjoint(present)
+def search(pattern: re.Pattern[str], prefixes: frozenset[str] | None, view: str,
+           present: dict[str, list[int]]) -> re.Match[str] | None:
+    """`pattern.search(view)`, but trying only where a match could begin.
+
+    A pattern starting with a word boundary and known words can only match at
+    the start of a word with one of those prefixes; `match` there (the boundary
+    still sees the character before) is far cheaper than scanning every position.
+    """
+    if prefixes is None:
+        return pattern.search(view)
+    for start in candidate_starts(prefixes, present):
+        m = pattern.match(view, start)
+        if m:
+            return m
+    return None
