@@ -3,24 +3,25 @@
 from __future__ import annotations
 
 import argparse
-import logging
+import os
 import sys
 from collections.abc import Sequence
 from types import ModuleType
 
 from bot import __version__
 from bot.errors import CoachError, KnowledgeError
+from bot.logs import configure_logging
 
-from . import base, chat, officers, privacy, worker, report
+from . import base, chat, officers, worker, report, privacy
 from . import ask, bench, check, kb
 from . import eval as eval_cmd
-from . import teams
-from . import audit, broadcast, members
 from . import serve
 from . import slack
+from . import teams
+from . import audit, broadcast, members
 
 # Each module adds its sub-commands with `register(subparsers)`; add new ones here.
-COMMAND_MODULES: list[ModuleType] = [chat, officers, base, worker, privacy, report, members, broadcast, audit, check, ask, kb, eval_cmd, bench, teams, serve, slack]
+COMMAND_MODULES: list[ModuleType] = [chat, officers, base, worker, report, members, broadcast, audit, check, ask, kb, eval_cmd, bench, serve, privacy, teams, slack]
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -39,10 +40,12 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    logging.basicConfig(
-        level=logging.DEBUG if args.debug else logging.WARNING,
-        format="%(asctime)s %(levelname)s %(name)s %(message)s",
-        stream=sys.stderr,
+    long_running = args.command in ("serve", "worker")
+    level = os.environ.get("COACH_LOG_LEVEL", "INFO").upper()
+    level = level if level in ("DEBUG", "INFO", "WARNING", "ERROR") else "INFO"
+    configure_logging(
+        "DEBUG" if args.debug else (level if long_running else "WARNING"),
+        os.environ.get("COACH_LOG_FORMAT", "json" if long_running else "text"),
     )
     if not getattr(args, "func", None):
         parser.print_help()
