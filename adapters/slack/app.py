@@ -393,6 +393,9 @@ class SlackAdapter:
     async def handle_http(self, request: web.Request) -> web.Response:
         """POST /slack/events: Bolt verifies the signature and dispatches."""
         raw = await request.read()
+        if not request.headers.get("X-Slack-Request-Timestamp", "0").strip().isdigit():
+            # Bolt's verification would fail on a non-numeric timestamp with a 500; it is simply unsigned.
+            return web.Response(status=401, text="bad request")
         try:
             text = raw.decode("utf-8")
             bolt_request = AsyncBoltRequest(body=text, query=request.query_string, headers=dict(request.headers))
@@ -407,7 +410,10 @@ class SlackAdapter:
     def _is_signed(self, raw: bytes, request: web.Request) -> bool:
         if not self.settings.signing_secret:
             return False
-        return SignatureVerifier(self.settings.signing_secret).is_valid_request(raw, dict(request.headers))
+        try:  # the verifier decodes the body as UTF-8: other bytes are simply not a signed Slack request
+            return SignatureVerifier(self.settings.signing_secret).is_valid_request(raw, dict(request.headers))
+        except (UnicodeDecodeError, ValueError):
+            return False
 
     async def handle_oauth(self, request: web.Request) -> web.Response:
         """GET /slack/install and the OAuth redirect: Bolt's installation flow."""

@@ -142,7 +142,10 @@ def _handler(runtime: TeamsRuntime):  # type: ignore[no-untyped-def]
             return _problem(401, "a valid Bot Framework token is required")
         response = await runtime.adapter.process_activity(authenticated, activity, runtime.bot.on_turn)
         if response is not None:
-            return web.json_response(serializer_helper(response.body), status=response.status)
+            body = response.body
+            # serializer_helper only takes msrest models; plain dicts and lists go out as they are.
+            payload = body if body is None or isinstance(body, (dict, list, str, int, float)) else serializer_helper(body)
+            return web.json_response(payload, status=response.status)
         return web.Response(status=201)
 
     return messages

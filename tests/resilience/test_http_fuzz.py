@@ -361,16 +361,14 @@ async def test_hypothesis_stream_of_mutated_teams_activities(server: Server, cap
     with caplog.at_level(logging.WARNING):
         await asyncio.to_thread(one)
     assert problems == []
-    assert set(known) <= {TEAMS_DICT_INVOKE_BODY}, known
+    assert known == {}, known  # the dict-body invoke 500 is fixed; it must not come back
     seen = {s for p, s in server.statuses if p == "/api/messages"}
     assert seen & {200, 201} and seen & {400}, seen
     assert not [r for r in caplog.records if r.name == "asyncio" and r.levelno >= logging.ERROR]
     await assert_still_serving(server)
 
 
-# -- defects this fuzz run found, pinned until the adapters' owners fix them -----------------------
-# Each xfail test below fails today (strict): once the adapter is fixed it passes, pytest reports
-# XPASS as a failure, and the marker (and the matching known_defect() case) should be removed.
+# -- defects this fuzz run found (each answered 500); fixed, and the tests below keep them fixed ----
 TEAMS_DICT_INVOKE_BODY = "teams: an invoke response whose body is a plain dict"
 
 
@@ -385,19 +383,12 @@ def known_defect(path: str, status: int, records: list[logging.LogRecord]) -> st
     return None
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "adapters/slack/app.py SlackAdapter._is_signed passes raw bytes to SignatureVerifier, which decodes "
-    "them as UTF-8: a non-UTF-8 body with any signature headers raises UnicodeDecodeError -> 500, "
-    "unauthenticated. Fix: treat UnicodeDecodeError/ValueError there as 'not signed' (or HMAC the bytes)."))
 async def test_slack_non_utf8_body_with_signature_headers_gets_a_4xx(server: Server) -> None:
     status = await server.slack(b"\xff\xfe\x80 not text")  # signed over the exact bytes
     await assert_still_serving(server)
     assert 400 <= status < 500
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "adapters/slack/app.py: a non-numeric X-Slack-Request-Timestamp makes Bolt's request verification "
-    "raise ValueError -> 500, unauthenticated. Fix: in handle_http, answer 401 unless the header is digits."))
 async def test_slack_non_numeric_timestamp_gets_a_401(server: Server) -> None:
     dm = json.dumps(payloads.event_callback(payloads.direct_message("help")))
     status = await server.slack(dm, extra={"X-Slack-Request-Timestamp": "soon"})
@@ -424,11 +415,6 @@ async def test_slack_signed_bodies_of_the_wrong_shape_get_a_4xx(server: Server, 
     assert status == 400
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "adapters/teams/server.py: CoachBot answers an invoke whose value carries no action with "
-    "InvokeResponse(400, body={'error': ...}); the endpoint then calls serializer_helper() on that "
-    "plain dict, which only takes msrest models: AttributeError -> 500. Fix: serialise only msrest "
-    "Model bodies and pass dicts and lists to json_response as they are."))
 async def test_teams_invoke_without_an_action_gets_a_400(server: Server) -> None:
     invoke = act.invoke_submit(server.connector.url, "quiz.answer", "1", "prompt-1")
     invoke["value"] = {"no": "action"}
