@@ -8,6 +8,7 @@ import os
 import signal
 import sys
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 from aiohttp import web
@@ -17,7 +18,9 @@ from bot.errors import BadInput, ConfigError
 
 from ..senders import configured_senders
 from ..server import BackgroundJob, build_app
+from ..teams.settings import auth_is_off
 from .base import coach_from_env
+from .kb import PID_FILE, install_sighup_reload
 
 DEFAULT_PORT = 3000
 # Bot Framework's customary port, when Teams is served on its own (the Emulator expects it).
@@ -103,10 +106,23 @@ def run(args: argparse.Namespace) -> int:
                 print("stopping: a delivery pass did not finish in time", file=sys.stderr, flush=True)
 
     app.on_shutdown.append(finish_delivery)
-    return asyncio.run(_serve(app, host, port, plan.mounted, delivering))
+    if any("teams" in line.lower() for line in plan.mounted) and auth_is_off(env) and not _is_loopback(host):
+        print(
+            f"warning: Teams authentication is off (no MicrosoftAppId) and the server listens on {host}; "
+            "set MicrosoftAppId and MicrosoftAppPassword, or bind to 127.0.0.1 (--host) for local testing",
+            file=sys.stderr, flush=True,
+        )
+    pid_file = coach.settings.data_dir / PID_FILE
+    return asyncio.run(_serve(app, host, port, plan.mounted, delivering, coach, pid_file))
 
 
-async def _serve(app: web.Application, host: str, port: int, mounted: list[str], delivering: list[str]) -> int:
+def _is_loopback(host: str) -> bool:
+    return host in ("127.0.0.1", "::1", "localhost") or host.startswith("127.")
+
+
+async def _serve(
+    app: web.Application, host: str, port: int, mounted: list[str], delivering: list[str], coach: Any, pid_file: Path
+) -> int:
     runner = web.AppRunner(app, handle_signals=False, access_log=None)
     await runner.setup()
     site = web.TCPSite(runner, host, port)
@@ -119,6 +135,10 @@ async def _serve(app: web.Application, host: str, port: int, mounted: list[str],
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
+    # 'coach kb reload' finds this process through the pid file and sends SIGHUP.
+    install_sighup_reload(coach)
+    pid_file.parent.mkdir(parents=True, exist_ok=True)
+    pid_file.write_text(f"{os.getpid()}\n", encoding="utf-8")
     for line in mounted:
         print(line, flush=True)
     print("delivering reminders and broadcasts to: " + (", ".join(delivering) or "nobody (no worker here)"), flush=True)
@@ -129,4 +149,6 @@ async def _serve(app: web.Application, host: str, port: int, mounted: list[str],
     finally:
         print("stopping: finishing replies already started", file=sys.stderr, flush=True)
         await runner.cleanup()
+        if pid_file.read_text(encoding="utf-8").strip() == str(os.getpid()):
+            pid_file.unlink(missing_ok=True)
     return 0
