@@ -9,7 +9,8 @@ import pytest
 
 from bot.clock import UTC, FixedClock
 from bot.coach import Coach, build_coach
-from bot.config import Settings
+from bot.config import Settings, packaged_knowledge_dir
+from bot.guidance import KnowledgeStore
 from bot.storage.database import make_engine, upgrade
 from tests.support.databases import PG_ENV, fresh_database
 
@@ -53,19 +54,26 @@ def settings(tmp_path: Path, sqlite_url: str) -> Settings:
     return Settings.from_env({"COACH_DATA_DIR": str(tmp_path), "COACH_DATABASE_URL": sqlite_url})
 
 
+@pytest.fixture(scope="session")
+def knowledge() -> KnowledgeStore:
+    """The knowledge base, loaded once for the session: tests only read it."""
+    # COACH_TEST_KNOWLEDGE_DIR tries the suite against a council's own copy.
+    return KnowledgeStore(Path(os.environ.get("COACH_TEST_KNOWLEDGE_DIR") or packaged_knowledge_dir()))
+
+
 @pytest.fixture
-def make_coach(tmp_path: Path, clock: FixedClock) -> Callable[..., Coach]:
+def make_coach(tmp_path: Path, clock: FixedClock, knowledge: KnowledgeStore) -> Callable[..., Coach]:
     """Build a real coach on a given database URL (default: a SQLite file)."""
 
     def factory(url: str | None = None, **env: str) -> Coach:
         values = {"COACH_DATA_DIR": str(tmp_path), "COACH_DATABASE_URL": url or f"sqlite:///{tmp_path / 'coach.db'}"}
-        if os.environ.get("COACH_TEST_KNOWLEDGE_DIR"):  # try the suite against a council's own copy
-            values["COACH_KNOWLEDGE_DIR"] = os.environ["COACH_TEST_KNOWLEDGE_DIR"]
         values.update(env)
         settings = Settings.from_env(values)
         engine = make_engine(settings.database_url)
         upgrade(engine)
-        return build_coach(settings, clock=clock, engine=engine)
+        # A test that names its own knowledge base gets it loaded; the rest share one.
+        store = None if "COACH_KNOWLEDGE_DIR" in env else knowledge
+        return build_coach(settings, clock=clock, engine=engine, knowledge=store)
 
     return factory
 

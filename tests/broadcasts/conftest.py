@@ -4,15 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from pathlib import Path
 
 import pytest
 
 from bot.clock import FixedClock
-from bot.coach import Coach, build_coach
-from bot.config import Settings, packaged_knowledge_dir
-from bot.guidance import KnowledgeStore
-from bot.storage.database import make_engine, upgrade
+from bot.coach import Coach
 from bot.services.broadcasts import BroadcastService
 from bot.storage.repositories import Member
 from bot.worker import DeliveryWorker
@@ -56,27 +52,6 @@ def populate(coach: Coach, clock: FixedClock) -> Council:
         people[name] = coach.members.get(member.id)
     officer = coach.directory.add_officer("console:olivia", "test-setup")
     return Council(coach, clock, officer, people, RecordingSender())
-
-
-@pytest.fixture(scope="session")
-def knowledge() -> KnowledgeStore:
-    """The packaged knowledge base, loaded once: these tests only read it."""
-    return KnowledgeStore(packaged_knowledge_dir())
-
-
-@pytest.fixture
-def make_coach(tmp_path: Path, clock: FixedClock, knowledge: KnowledgeStore) -> Callable[..., Coach]:
-    """As the suite's make_coach, sharing one loaded knowledge base."""
-
-    def factory(url: str | None = None, **env: str) -> Coach:
-        values = {"COACH_DATA_DIR": str(tmp_path), "COACH_DATABASE_URL": url or f"sqlite:///{tmp_path / 'coach.db'}"}
-        values.update(env)
-        settings = Settings.from_env(values)
-        engine = make_engine(settings.database_url)
-        upgrade(engine)
-        return build_coach(settings, clock=clock, engine=engine, knowledge=knowledge)
-
-    return factory
 
 
 @pytest.fixture

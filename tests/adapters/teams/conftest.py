@@ -1,8 +1,7 @@
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -11,11 +10,7 @@ from aiohttp import web
 
 from adapters.server import build_app
 from adapters.teams.server import RUNTIME_KEY, TeamsRuntime
-from bot.clock import FixedClock
-from bot.coach import Coach, build_coach
-from bot.config import Settings, packaged_knowledge_dir
-from bot.guidance import KnowledgeStore
-from bot.storage.database import make_engine, upgrade
+from bot.coach import Coach
 from tests.adapters.teams.connector import StandInConnector
 
 
@@ -59,27 +54,6 @@ async def start_endpoint(
     await site.start()
     port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
     return runner, f"http://127.0.0.1:{port}"
-
-
-@pytest.fixture(scope="session")
-def knowledge() -> KnowledgeStore:
-    """The packaged knowledge base, loaded once: these tests only read it."""
-    return KnowledgeStore(packaged_knowledge_dir())
-
-
-@pytest.fixture
-def make_coach(tmp_path: Path, clock: FixedClock, knowledge: KnowledgeStore) -> Callable[..., Coach]:
-    """As the suite's make_coach, sharing one loaded knowledge base."""
-
-    def factory(url: str | None = None, **env: str) -> Coach:
-        values = {"COACH_DATA_DIR": str(tmp_path), "COACH_DATABASE_URL": url or f"sqlite:///{tmp_path / 'coach.db'}"}
-        values.update(env)
-        settings = Settings.from_env(values)
-        engine = make_engine(settings.database_url)
-        upgrade(engine)
-        return build_coach(settings, clock=clock, engine=engine, knowledge=knowledge)
-
-    return factory
 
 
 @pytest.fixture
